@@ -1,0 +1,157 @@
+import { assign, fromPromise, setup } from 'xstate'
+import type { CloseReason, ProtocolErrorCode } from '../src/errors.js'
+import type { Message } from '../src/protocol/message.js'
+
+/**
+ * The life of one connection. The socket, the clock and the user's `verify` hook are injected
+ * (`provide`, `createActor(..., { clock })`), so the chart runs and is path-tested without a network.
+ *
+ * Only lifecycle events reach this actor. Game messages bypass it and go straight to the game-logic
+ * actor: an actor hop costs microseconds, and a message must pay for one hop only.
+ */
+export interface ConnectionInput {
+  sessionId: string
+  /** false: active on accept, as zero does. @default true */
+  handshake?: boolean
+  /** Whether a `verify` hook decides the handshake; without one the first valid frame is enough. */
+  verify?: boolean
+  /** @default 10_000 */
+  handshakeTimeout?: number
+}
+
+export interface ConnectionContext {
+  sessionId: string
+  handshake: boolean
+  verify: boolean
+  handshakeTimeout: number
+  /** Set exactly once, on the way into `closed`. */
+  reason: CloseReason | null
+}
+
+export type ConnectionEvent =
+  /** A valid frame arrived while the connection is in `handshake` or `heartbeatMissed`. */
+  | { type: 'frame.received'; frame: Message }
+  | { type: 'frame.invalid'; reason: ProtocolErrorCode }
+  /** The heartbeat sweep saw no inbound frame for one interval. */
+  | { type: 'heartbeat.missed' }
+  /** The heartbeat sweep saw no inbound frame for the timeout. */
+  | { type: 'heartbeat.timeout' }
+  | { type: 'socket.closed'; reason: 'client-closed' | 'reset' }
+  | { type: 'outbound.overflow' }
+  | { type: 'session.kick' }
+  | { type: 'server.stop' }
+
+export interface VerifyInput {
+  sessionId: string
+  frame: Message
+}
+
+const closeWith = (reason: CloseReason) => ({ target: '#connection.closed', actions: { type: 'setReason', params: { reason } } }) as const
+
+export const connectionMachine = setup({
+  types: {
+    input: {} as ConnectionInput,
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+  },
+  actions: {
+    setReason: assign((_, params: { reason: CloseReason }) => ({ reason: params.reason })),
+    setReasonFromEvent: assign(({ event }) => {
+      if (event.type === 'socket.closed' || event.type === 'frame.invalid') return { reason: event.reason }
+      return {}
+    }),
+    /** Injected: the session may now take part in the game (held frames are delivered). */
+    activate: () => {},
+    /** Injected: write a heartbeat to a silent peer. */
+    probe: () => {},
+    /** Injected: close the socket, leave the registry, tell the game logic. */
+    release: () => {},
+  },
+  guards: {
+    handshakeRequired: ({ context }) => context.handshake,
+    verifyConfigured: ({ context }) => context.verify,
+    accepted: (_, params: { output: unknown }) => params.output === true,
+  },
+  actors: {
+    /** Injected: the user's `verify(session, firstMessage)`; resolves true to accept. */
+    verify: fromPromise<boolean, VerifyInput>(async () => true),
+  },
+  delays: {
+    handshakeTimeout: ({ context }) => context.handshakeTimeout,
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({
+    sessionId: input.sessionId,
+    handshake: input.handshake ?? true,
+    verify: input.verify ?? false,
+    handshakeTimeout: input.handshakeTimeout ?? 10_000,
+    reason: null,
+  }),
+  initial: 'opening',
+  on: {
+    'socket.closed': { target: '#connection.closed', actions: 'setReasonFromEvent' },
+    'frame.invalid': { target: '#connection.closed', actions: 'setReasonFromEvent' },
+    'outbound.overflow': closeWith('slow-consumer'),
+    'session.kick': closeWith('kicked'),
+    'server.stop': closeWith('server-stopping'),
+  },
+  states: {
+    opening: {
+      always: [{ guard: 'handshakeRequired', target: 'handshake' }, { target: 'active', actions: 'activate' }],
+    },
+    handshake: {
+      initial: 'awaitingFrame',
+      after: { handshakeTimeout: closeWith('handshake-timeout') },
+      states: {
+        awaitingFrame: {
+          on: {
+            'frame.received': [
+              { guard: 'verifyConfigured', target: 'verifying' },
+              { target: '#connection.active', actions: 'activate' },
+            ],
+          },
+        },
+        verifying: {
+          invoke: {
+            src: 'verify',
+            input: ({ context, event }) => ({
+              sessionId: context.sessionId,
+              frame: (event as Extract<ConnectionEvent, { type: 'frame.received' }>).frame,
+            }),
+            onDone: [
+              {
+                guard: { type: 'accepted', params: ({ event }) => ({ output: event.output }) },
+                target: '#connection.active',
+                actions: 'activate',
+              },
+              closeWith('handshake-rejected'),
+            ],
+            onError: closeWith('handshake-rejected'),
+          },
+        },
+      },
+    },
+    active: {
+      on: {
+        'heartbeat.missed': 'heartbeatMissed',
+        'heartbeat.timeout': closeWith('heartbeat-timeout'),
+      },
+    },
+    heartbeatMissed: {
+      entry: 'probe',
+      on: {
+        'frame.received': 'active',
+        'heartbeat.timeout': closeWith('heartbeat-timeout'),
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: 'release',
+    },
+  },
+})
+
+export type ConnectionMachine = typeof connectionMachine
+/** The state names a session can report, `handshake.verifying` flattened to `handshake`. */
+export type ConnectionState = 'opening' | 'handshake' | 'active' | 'heartbeatMissed' | 'closed'

@@ -1,0 +1,6 @@
+export { connectionMachine } from './connection.js'
+export type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionMachine, ConnectionState, VerifyInput } from './connection.js'
+export { gameLogicMachine } from './gameLogic.js'
+export type { GameLogicEvent, GameLogicMachine } from './gameLogic.js'
+export { supervisorMachine } from './supervisor.js'
+export type { SessionRef, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorMachine } from './supervisor.js'

@@ -1,0 +1,90 @@
+/**
+ * Every way a session can end. `onDisconnect` receives one as `error.code`, and the connection
+ * machine's `closed` state carries it in `context.reason`.
+ */
+export const CLOSE_REASONS = [
+  'client-closed',
+  'reset',
+  'handshake-timeout',
+  'handshake-rejected',
+  'heartbeat-timeout',
+  'frame-too-small',
+  'frame-too-large',
+  'bad-checksum',
+  'slow-consumer',
+  'server-stopping',
+  'kicked',
+  'internal-error',
+] as const
+
+export type CloseReason = (typeof CLOSE_REASONS)[number]
+
+/** The close reasons a peer causes by sending bytes that are not a valid frame. */
+export type ProtocolErrorCode = 'frame-too-small' | 'frame-too-large' | 'bad-checksum'
+
+/** Codes that are not close reasons: misuse of the API or the CLI, and faults in user handlers. */
+export type UsageErrorCode = 'invalid-option' | 'handler-error' | 'not-listening'
+
+export type ErrorCode = CloseReason | UsageErrorCode
+
+/** Base of every error zerostate raises or reports; match on `code`, which never changes. */
+export class ZerostateError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+const CLOSE_MESSAGES: Record<CloseReason, string> = {
+  'client-closed': 'the peer closed the connection',
+  reset: 'the connection was reset',
+  'handshake-timeout': 'no valid first frame arrived before the handshake deadline',
+  'handshake-rejected': 'verify() rejected the first frame',
+  'heartbeat-timeout': 'nothing arrived from the peer for the heartbeat timeout',
+  'frame-too-small': 'a frame declared a size below 8',
+  'frame-too-large': 'a frame declared a payload above maxPayload',
+  'bad-checksum': 'a frame failed its Adler-32 checksum',
+  'slow-consumer': 'the peer did not read fast enough and its outbound queue overflowed',
+  'server-stopping': 'the server is stopping',
+  kicked: 'the server closed the session',
+  'internal-error': 'the session failed inside zerostate',
+}
+
+/** Why a session ended. `code` is the {@link CloseReason}. */
+export class SessionClosedError extends ZerostateError {
+  declare readonly code: CloseReason
+
+  constructor(reason: CloseReason, detail?: string, options?: ErrorOptions) {
+    super(reason, detail ? `${CLOSE_MESSAGES[reason]}: ${detail}` : CLOSE_MESSAGES[reason], options)
+  }
+}
+
+/** A peer sent bytes that are not a valid frame; the decoder stops at the first one. */
+export class ProtocolError extends SessionClosedError {
+  declare readonly code: ProtocolErrorCode
+
+  constructor(code: ProtocolErrorCode, detail: string) {
+    super(code, detail)
+  }
+}
+
+/** A bad value given to `createServer`, `connect` or the CLI. */
+export class OptionError extends ZerostateError {
+  constructor(message: string) {
+    super('invalid-option', message)
+  }
+}
+
+/** A user handler threw or rejected; `cause` holds what it threw. */
+export class HandlerError extends ZerostateError {
+  constructor(handler: string, cause: unknown) {
+    super('handler-error', `${handler} handler failed: ${describe(cause)}`, { cause })
+  }
+}
+
+function describe(value: unknown): string {
+  return value instanceof Error ? value.message : String(value)
+}

@@ -1,0 +1,22 @@
+export { createServer } from './server.js'
+export type { Address, ListenOptions, Server, ServerState } from './server.js'
+export { connect } from './client.js'
+export type { Client, ClientCloseReason, ClientOptions } from './client.js'
+export type { Session, UserId } from './session.js'
+export type { ConnectHandler, DisconnectHandler, ErrorHandler, MessageHandler } from './gameLoop.js'
+export type { Clock, HeartbeatOptions, ServerOptions } from './options.js'
+export { DEFAULTS } from './options.js'
+export {
+  CLOSE_REASONS,
+  HandlerError,
+  OptionError,
+  ProtocolError,
+  SessionClosedError,
+  ZerostateError,
+} from './errors.js'
+export type { CloseReason, ErrorCode, ProtocolErrorCode, UsageErrorCode } from './errors.js'
+export type { Message } from './protocol/message.js'
+export { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID } from './protocol/message.js'
+export { encodeFrame, frameLength, writeFrame } from './protocol/encoder.js'
+export { FrameDecoder } from './protocol/decoder.js'
+export type { ConnectionState } from '../machines/connection.js'

@@ -1,0 +1,107 @@
+import { ProtocolError } from '../errors.js'
+import { checksum } from './checksum.js'
+import { CHECKSUM_SIZE, HEADER_SIZE, type Message, SIZE_FIELD_OVERHEAD } from './message.js'
+
+const SIZE_FIELD = 4
+
+/**
+ * Streaming decoder of zero frames. Frames may be split across chunks at any byte, and one chunk
+ * may hold many frames; both decode the same.
+ *
+ * A frame that lies wholly inside one chunk is handed out as a view into that chunk (no copy);
+ * only a frame that spans chunks is copied, once, when its last byte arrives. The size field is
+ * checked as soon as its 4 bytes are here, so a hostile size costs nothing: bytes of an oversized
+ * frame are never buffered.
+ */
+export class FrameDecoder {
+  readonly maxPayload: number
+  /** Bytes of an incomplete frame, in arrival order. */
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  /** Size field of the incomplete frame, or -1 while fewer than 4 of its bytes are here. */
+  private pendingSize = -1
+
+  constructor(maxPayload: number) {
+    this.maxPayload = maxPayload
+  }
+
+  /** Bytes held for a frame that is not complete yet. */
+  get bufferedBytes(): number {
+    return this.pendingBytes
+  }
+
+  /**
+   * Appends every frame completed by `chunk` to `out`, in order. Returns the error of the first
+   * invalid frame (frames before it are still appended); the decoder must not be used after that.
+   */
+  push(chunk: Buffer, out: Message[]): ProtocolError | null {
+    if (this.pendingBytes > 0) {
+      if (this.pendingSize < 0) {
+        // Fewer than 4 bytes were held: joining them to the new chunk is a small copy, and rare.
+        chunk = Buffer.concat([this.pending[0]!, chunk])
+        this.reset()
+      } else {
+        this.pending.push(chunk)
+        this.pendingBytes += chunk.length
+        if (this.pendingBytes < SIZE_FIELD + this.pendingSize) return null
+        chunk = Buffer.concat(this.pending, this.pendingBytes)
+        this.reset()
+      }
+    }
+    return this.parse(chunk, out)
+  }
+
+  private parse(chunk: Buffer, out: Message[]): ProtocolError | null {
+    const length = chunk.length
+    let offset = 0
+    while (length - offset >= SIZE_FIELD) {
+      const size = chunk.readInt32LE(offset)
+      const error = this.check(size)
+      if (error) return error
+      const end = offset + SIZE_FIELD + size
+      if (end > length) {
+        this.pendingSize = size
+        break
+      }
+      const payloadEnd = end - CHECKSUM_SIZE
+      const expected = chunk.readUInt32LE(payloadEnd)
+      const actual = checksum(chunk, offset + SIZE_FIELD, payloadEnd)
+      if (expected !== actual) {
+        return new ProtocolError(
+          'bad-checksum',
+          `expected 0x${hex(expected)}, computed 0x${hex(actual)}`,
+        )
+      }
+      out.push({ id: chunk.readInt32LE(offset + SIZE_FIELD), data: chunk.subarray(offset + HEADER_SIZE, payloadEnd) })
+      offset = end
+    }
+    if (offset < length) {
+      this.pending.push(offset === 0 ? chunk : chunk.subarray(offset))
+      this.pendingBytes = length - offset
+    }
+    return null
+  }
+
+  private check(size: number): ProtocolError | null {
+    if (size < SIZE_FIELD_OVERHEAD) {
+      return new ProtocolError('frame-too-small', `size field ${size} is below ${SIZE_FIELD_OVERHEAD}`)
+    }
+    if (size - SIZE_FIELD_OVERHEAD > this.maxPayload) {
+      return new ProtocolError(
+        'frame-too-large',
+        `payload of ${size - SIZE_FIELD_OVERHEAD} bytes exceeds maxPayload ${this.maxPayload}`,
+      )
+    }
+    return null
+  }
+
+  private reset(): void {
+    this.pending = []
+    this.pendingBytes = 0
+    this.pendingSize = -1
+  }
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, '0')
+}

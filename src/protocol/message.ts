@@ -1,0 +1,16 @@
+/** One frame's content: what handlers receive and what `send` takes. */
+export interface Message {
+  /** Message id, an int32. 0 is reserved for heartbeats, which never reach handlers. */
+  id: number
+  data: Uint8Array
+}
+
+/** Bytes before the payload: size (4) and id (4). */
+export const HEADER_SIZE = 8
+/** Bytes after the payload: the Adler-32 checksum. */
+export const CHECKSUM_SIZE = 4
+/** The size field counts id, payload and checksum: everything after itself. */
+export const SIZE_FIELD_OVERHEAD = 8
+export const HEARTBEAT_ID = 0
+/** zero's default and ours: 1 MiB. */
+export const DEFAULT_MAX_PAYLOAD = 1 << 20

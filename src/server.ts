@@ -1,0 +1,266 @@
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate'
+import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
+import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
+import { SessionClosedError, ZerostateError } from './errors.js'
+import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoop, type MessageHandler } from './gameLoop.js'
+import { HeartbeatSweep } from './heartbeatSweep.js'
+import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js'
+import { encodeFrame } from './protocol/encoder.js'
+import type { Message } from './protocol/message.js'
+import { ServerSession, type SessionHost } from './serverSession.js'
+import type { Session } from './session.js'
+import { SocketTransport } from './transport/socketTransport.js'
+
+export interface ListenOptions {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** 0 picks a free port. @default 18787 */
+  port?: number
+}
+
+export interface Address {
+  host: string
+  port: number
+}
+
+export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
+
+/** A zero-compatible session server. Create one with {@link createServer}. */
+export interface Server {
+  /** Runs on accept, before any message of the session. */
+  onConnect(handler: ConnectHandler): void
+  /** Runs for every frame but heartbeats, one handler at a time across the whole server. */
+  onMessage(handler: MessageHandler): void
+  /** Runs once per session, after its last message; `error.code` says why it ended. */
+  onDisconnect(handler: DisconnectHandler): void
+  /** Gets what a handler threw or rejected with; the game goes on with the next event. */
+  onError(handler: ErrorHandler): void
+  listen(options?: ListenOptions): Promise<Address>
+  /** Sends to one session; false if there is no open session with that id. */
+  unicast(sessionId: string, message: Message): boolean
+  /** Sends to every session past its handshake; returns how many it reached. */
+  broadcast(message: Message): number
+  /** The open session with that id. */
+  session(sessionId: string): Session | undefined
+  /** Open sessions, including those still in their handshake. */
+  readonly connectionCount: number
+  /** The supervisor machine's state. */
+  readonly state: ServerState
+  /** Where the server listens, once it does. */
+  readonly address: Address | null
+  /**
+   * Stops accepting, lets queued handler work finish (up to `drainTimeout`), closes every session
+   * with `server-stopping` after writing what it has queued, lets the disconnect handlers run, and
+   * resolves. Calling it again returns the same promise.
+   */
+  stop(): Promise<void>
+}
+
+/** @example const server = createServer({ heartbeat: { interval: 5_000, timeout: 30_000 } }) */
+export function createServer(options?: ServerOptions): Server {
+  return new ZerostateServer(resolveOptions(options))
+}
+
+/** Both machines name a server stop the same way, so one event object serves both. */
+const STOP = { type: 'server.stop' } as const
+
+class ZerostateServer implements Server, SessionHost {
+  readonly options: ResolvedOptions
+  readonly game: GameLoop
+  readonly frames: Message[] = []
+  private readonly registry = new Map<string, ServerSession>()
+  private readonly supervisor: Actor<SupervisorMachine>
+  private readonly connectionLogic: ConnectionMachine
+  private readonly sweep: HeartbeatSweep
+  private readonly net: NetServer
+  private readonly inspect: ((event: InspectionEvent) => void) | undefined = undefined
+  private dirty: ServerSession[] = []
+  private stopping: Promise<void> | null = null
+  private netClosed: Promise<void> = Promise.resolve()
+  address: Address | null = null
+
+  constructor(options: ResolvedOptions) {
+    this.options = options
+    const { clock } = options
+    this.game = new GameLoop({ clock, inspect: this.inspect })
+    this.connectionLogic = this.provideConnection()
+    this.supervisor = createActor(this.provideSupervisor(), {
+      input: { drainTimeout: options.drainTimeout },
+      clock,
+      inspect: this.inspect,
+      id: 'supervisor',
+    })
+    this.supervisor.subscribe({ error: (error) => console.error('zerostate: supervisor failed', error) })
+    this.supervisor.start()
+    this.sweep = new HeartbeatSweep(clock, sweepPeriod(options), this.registry)
+    this.net = createNetServer({ noDelay: true }, this.accept)
+  }
+
+  get connectionCount(): number {
+    return this.registry.size
+  }
+
+  get state(): ServerState {
+    return this.supervisor.getSnapshot().value
+  }
+
+  onConnect(handler: ConnectHandler): void {
+    this.game.onConnect = handler
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.game.onMessage = handler
+  }
+
+  onDisconnect(handler: DisconnectHandler): void {
+    this.game.onDisconnect = handler
+  }
+
+  onError(handler: ErrorHandler): void {
+    this.game.onError = handler
+  }
+
+  listen({ host = '127.0.0.1', port = 18787 }: ListenOptions = {}): Promise<Address> {
+    if (this.state !== 'idle') {
+      return Promise.reject(new ZerostateError('not-listening', `listen() needs an idle server, this one is ${this.state}`))
+    }
+    this.supervisor.send({ type: 'server.listen' })
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.supervisor.send({ type: 'server.failed' })
+        reject(error)
+      }
+      this.net.once('error', onError)
+      this.net.listen(port, host, () => {
+        this.net.off('error', onError)
+        const bound = this.net.address()
+        this.address = typeof bound === 'object' && bound !== null ? { host: bound.address, port: bound.port } : { host, port }
+        this.supervisor.send({ type: 'server.listening' })
+        this.sweep.start()
+        resolve(this.address)
+      })
+    })
+  }
+
+  unicast(sessionId: string, message: Message): boolean {
+    return this.registry.get(sessionId)?.send(message) ?? false
+  }
+
+  broadcast(message: Message): number {
+    // Encoded once: every session queues the same buffer.
+    const frame = encodeFrame(message.id, message.data)
+    let reached = 0
+    for (const session of this.registry.values()) {
+      if (session.live && session.queue(frame)) reached++
+    }
+    return reached
+  }
+
+  session(sessionId: string): Session | undefined {
+    return this.registry.get(sessionId)
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= new Promise<void>((resolve) => {
+      const finish = () => {
+        this.sweep.stop()
+        void this.netClosed.then(resolve)
+      }
+      this.supervisor.subscribe({ complete: finish })
+      this.supervisor.send(STOP)
+    })
+    return this.stopping
+  }
+
+  connectionActor(session: ServerSession): Actor<ConnectionMachine> {
+    const { options } = this
+    const actor = createActor(this.connectionLogic, {
+      input: {
+        sessionId: session.id,
+        handshake: options.handshake,
+        verify: options.verify !== undefined,
+        handshakeTimeout: options.handshakeTimeout,
+      },
+      clock: options.clock,
+      inspect: this.inspect,
+      id: `session:${session.id}`,
+    })
+    // A root actor whose action throws would take the process down without an error observer.
+    actor.subscribe({ error: () => session.release('internal-error') })
+    return actor
+  }
+
+  scheduleFlush(session: ServerSession): void {
+    if (this.dirty.push(session) === 1) process.nextTick(this.flushAll)
+  }
+
+  released(session: ServerSession): void {
+    this.supervisor.send({ type: 'session.closed', session })
+    this.game.disconnect(session, new SessionClosedError(session.closeReason!, session.closeDetail))
+  }
+
+  private readonly flushAll = (): void => {
+    const dirty = this.dirty
+    this.dirty = []
+    for (const session of dirty) session.flush()
+  }
+
+  private readonly accept = (socket: Socket): void => {
+    if (this.state !== 'listening') {
+      socket.destroy()
+      return
+    }
+    const session = new ServerSession(this, (sink) => new SocketTransport(socket, sink))
+    this.supervisor.send({ type: 'session.opened', session })
+    this.game.connect(session)
+    session.actor.start()
+  }
+
+  private provideConnection(): ConnectionMachine {
+    const { verify } = this.options
+    const sessionOf = (id: string) => this.registry.get(id)
+    return connectionMachine.provide({
+      actions: {
+        activate: ({ context }) => sessionOf(context.sessionId)?.activate(),
+        probe: ({ context }) => sessionOf(context.sessionId)?.probe(),
+        release: ({ context }) => sessionOf(context.sessionId)?.release(context.reason ?? 'internal-error'),
+      },
+      actors: {
+        verify: fromPromise<boolean, VerifyInput>(async ({ input }) => {
+          const session = sessionOf(input.sessionId)
+          if (verify === undefined || session === undefined) return false
+          return (await verify(session, input.frame)) === true
+        }),
+      },
+    })
+  }
+
+  private provideSupervisor(): SupervisorMachine {
+    return supervisorMachine.provide({
+      actions: {
+        register: (_, { session }) => {
+          this.registry.set(session.id, session as ServerSession)
+        },
+        unregister: (_, { session }) => {
+          this.registry.delete(session.id)
+        },
+        stopAccepting: () => {
+          // Resolves once every accepted socket has closed, which stop() waits for.
+          if (this.net.listening) this.netClosed = new Promise((resolve) => this.net.close(() => resolve()))
+        },
+        closeAll: () => {
+          for (const session of this.registry.values()) session.actor.send(STOP)
+        },
+      },
+      actors: {
+        drainGameLogic: fromPromise(() => this.game.whenIdle()),
+      },
+    })
+  }
+}
+
+/** A quarter of the shortest heartbeat delay: timeouts are late by at most that much. */
+function sweepPeriod(options: ResolvedOptions): number {
+  return Math.max(1, Math.floor(Math.min(options.heartbeatInterval, options.heartbeatTimeout - options.heartbeatInterval) / 4))
+}

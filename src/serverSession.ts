@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto'
+import type { Actor } from 'xstate'
+import type { ConnectionEvent, ConnectionMachine, ConnectionState } from '../machines/connection.js'
+import type { CloseReason } from './errors.js'
+import type { GameLoop } from './gameLoop.js'
+import type { Sweepable } from './heartbeatSweep.js'
+import type { ResolvedOptions } from './options.js'
+import { FrameDecoder } from './protocol/decoder.js'
+import { encodeFrame, HEARTBEAT_FRAME } from './protocol/encoder.js'
+import { HEARTBEAT_ID, type Message } from './protocol/message.js'
+import type { Session, UserId } from './session.js'
+import type { PeerCloseReason, Transport, TransportSink } from './transport/transport.js'
+
+/** What a session needs from its server; kept narrow so the session can be read on its own. */
+export interface SessionHost {
+  readonly options: ResolvedOptions
+  readonly game: GameLoop
+  /** Scratch array for one read's frames, shared by every session since reads never interleave. */
+  readonly frames: Message[]
+  connectionActor(session: ServerSession): Actor<ConnectionMachine>
+  scheduleFlush(session: ServerSession): void
+  released(session: ServerSession): void
+}
+
+const MISSED: ConnectionEvent = { type: 'heartbeat.missed' }
+const TIMEOUT: ConnectionEvent = { type: 'heartbeat.timeout' }
+const OVERFLOW: ConnectionEvent = { type: 'outbound.overflow' }
+const KICK: ConnectionEvent = { type: 'session.kick' }
+
+/** Why reading from the socket is paused; reading resumes when no reason is left. */
+const PAUSED_VERIFY = 1
+const PAUSED_BACKPRESSURE = 2
+
+/** Reasons after which the peer is gone or must not get more bytes: skip the flush and cut the socket. */
+const ABRUPT: ReadonlySet<CloseReason> = new Set(['client-closed', 'reset', 'slow-consumer', 'heartbeat-timeout', 'internal-error'])
+
+/** The server's side of one connection: the socket, its decoder and outbound queue, and its actor. */
+export class ServerSession implements Session, TransportSink, Sweepable {
+  readonly id: string = randomUUID()
+  userId: UserId | undefined = undefined
+  closeReason: CloseReason | null = null
+  /** What the server said when it closed the session itself. */
+  closeDetail: string | undefined = undefined
+  readonly remoteAddress: string
+  readonly actor: Actor<ConnectionMachine>
+  private readonly host: SessionHost
+  private readonly transport: Transport
+  private readonly decoder: FrameDecoder
+  private store: Map<string, unknown> | null = null
+  /** Frames read before the handshake completed; delivered on activation. */
+  private held: Message[] | null = null
+  private outbound: Buffer[] | null = null
+  private outboundBytes = 0
+  private paused = 0
+  private lastSeen: number
+  private lastWrite: number
+
+  constructor(host: SessionHost, createTransport: (sink: TransportSink) => Transport) {
+    this.host = host
+    this.decoder = new FrameDecoder(host.options.maxPayload)
+    this.transport = createTransport(this)
+    this.remoteAddress = this.transport.remoteAddress
+    this.lastSeen = this.lastWrite = host.options.clock.now()
+    this.actor = host.connectionActor(this)
+  }
+
+  get state(): ConnectionState {
+    const value = this.actor.getSnapshot().value
+    return typeof value === 'string' ? value : 'handshake'
+  }
+
+  /** Past the handshake: takes part in the game and in broadcasts. */
+  get live(): boolean {
+    const value = this.actor.getSnapshot().value
+    return value === 'active' || value === 'heartbeatMissed'
+  }
+
+  bindUser(userId: UserId): void {
+    this.userId = userId
+  }
+
+  get<T = unknown>(key: string): T | undefined {
+    return this.store?.get(key) as T | undefined
+  }
+
+  set(key: string, value: unknown): void {
+    ;(this.store ??= new Map()).set(key, value)
+  }
+
+  delete(key: string): boolean {
+    return this.store?.delete(key) ?? false
+  }
+
+  send(message: Message): boolean {
+    if (this.closeReason !== null) return false
+    return this.queue(encodeFrame(message.id, message.data))
+  }
+
+  close(detail?: string): void {
+    if (this.closeReason !== null) return
+    this.closeDetail = detail
+    this.actor.send(KICK)
+  }
+
+  /** Queues an encoded frame; broadcast shares one buffer between every session it reaches. */
+  queue(frame: Buffer): boolean {
+    if (this.closeReason !== null) return false
+    const bytes = this.outboundBytes + frame.length
+    if (this.transport.writableLength + bytes > this.host.options.maxBufferedBytes) {
+      this.actor.send(OVERFLOW)
+      return false
+    }
+    this.outboundBytes = bytes
+    if (this.outbound === null) {
+      this.outbound = [frame]
+      this.lastWrite = this.host.options.clock.now()
+      this.host.scheduleFlush(this)
+    } else {
+      this.outbound.push(frame)
+    }
+    return true
+  }
+
+  /** Writes everything queued in one write: one syscall per session per tick, not per frame. */
+  flush(): void {
+    const outbound = this.outbound
+    if (outbound === null) return
+    this.outbound = null
+    const data = outbound.length === 1 ? outbound[0]! : Buffer.concat(outbound, this.outboundBytes)
+    this.outboundBytes = 0
+    if (!this.transport.write(data)) this.pause(PAUSED_BACKPRESSURE)
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.closeReason !== null) return
+    this.lastSeen = this.host.options.clock.now()
+    const frames = this.host.frames
+    frames.length = 0
+    const error = this.decoder.push(chunk, frames)
+    if (frames.length > 0) this.deliver(frames)
+    if (error !== null && this.closeReason === null) this.actor.send({ type: 'frame.invalid', reason: error.code })
+  }
+
+  onDrain(): void {
+    this.resume(PAUSED_BACKPRESSURE)
+  }
+
+  onPeerClose(reason: PeerCloseReason): void {
+    if (this.closeReason === null) this.actor.send({ type: 'socket.closed', reason })
+  }
+
+  sweep(now: number): void {
+    if (this.closeReason !== null) return
+    const { heartbeatInterval, heartbeatTimeout } = this.host.options
+    const state = this.actor.getSnapshot().value
+    if (state === 'active' || state === 'heartbeatMissed') {
+      const silent = now - this.lastSeen
+      if (silent >= heartbeatTimeout) this.actor.send(TIMEOUT)
+      else if (state === 'active' && silent >= heartbeatInterval) this.actor.send(MISSED)
+    }
+    // zero clients keep their read deadline alive on our heartbeats; a busy session needs none.
+    if (now - this.lastWrite >= heartbeatInterval) this.queue(HEARTBEAT_FRAME)
+  }
+
+  /** The `activate` action: the handshake is done, so frames held back during it go to the game. */
+  activate(): void {
+    this.resume(PAUSED_VERIFY)
+    const held = this.held
+    this.held = null
+    if (held !== null) this.toGame(held)
+  }
+
+  /** The `probe` action: a silent peer gets a heartbeat. */
+  probe(): void {
+    this.queue(HEARTBEAT_FRAME)
+  }
+
+  /** The `release` action, or an actor error: runs once, whatever closed the session. */
+  release(reason: CloseReason): void {
+    if (this.closeReason !== null) return
+    this.closeReason = reason
+    this.held = null
+    if (ABRUPT.has(reason)) {
+      this.outbound = null
+      this.transport.destroy()
+    } else {
+      this.flush()
+      this.transport.end()
+    }
+    this.host.released(this)
+  }
+
+  toJSON(): { id: string; remoteAddress: string; userId: UserId | undefined } {
+    return { id: this.id, remoteAddress: this.remoteAddress, userId: this.userId }
+  }
+
+  private deliver(frames: Message[]): void {
+    const state = this.actor.getSnapshot().value
+    if (state === 'active') return this.toGame(frames)
+    if (state === 'heartbeatMissed') {
+      this.actor.send({ type: 'frame.received', frame: frames[0]! })
+      return this.toGame(frames)
+    }
+    if (typeof state !== 'object') return
+    if (state.handshake === 'verifying') {
+      this.held!.push(...frames)
+      return
+    }
+    // awaitingFrame: the first frame decides the handshake. With verify it is the credential and
+    // heartbeats do not count; without, any valid frame activates and is delivered like the rest.
+    const verify = this.actor.getSnapshot().context.verify
+    const first = verify ? frames.findIndex((frame) => frame.id !== HEARTBEAT_ID) : 0
+    if (first < 0) return
+    this.held = frames.slice(verify ? first + 1 : first)
+    if (verify) this.pause(PAUSED_VERIFY)
+    this.actor.send({ type: 'frame.received', frame: frames[first]! })
+  }
+
+  private toGame(frames: Message[]): void {
+    const game = this.host.game
+    for (let i = 0; i < frames.length && this.closeReason === null; i++) {
+      const frame = frames[i]!
+      if (frame.id !== HEARTBEAT_ID) game.message(this, frame)
+    }
+  }
+
+  private pause(reason: number): void {
+    if (this.paused === 0) this.transport.pause()
+    this.paused |= reason
+  }
+
+  private resume(reason: number): void {
+    if ((this.paused & reason) === 0) return
+    this.paused &= ~reason
+    if (this.paused === 0 && this.closeReason === null) this.transport.resume()
+  }
+}
