@@ -250,7 +250,7 @@ class ZerostateServer implements Server, SessionHost {
           if (this.net.listening) this.netClosed = new Promise((resolve) => this.net.close(() => resolve()))
         },
         closeAll: () => {
-          for (const session of this.registry.values()) session.actor.send(STOP)
+          for (const session of this.registry.values()) if (session.closeReason === null) session.actor.send(STOP)
         },
       },
       actors: {
