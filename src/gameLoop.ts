@@ -1,8 +1,8 @@
-import { type Actor, createActor, fromCallback, type InspectionEvent } from 'xstate'
+import { type Actor, createActor, fromCallback } from 'xstate'
 import { type GameLogicEvent, type GameLogicMachine, gameLogicMachine } from '../machines/gameLogic.js'
 import { HandlerError, type SessionClosedError } from './errors.js'
 import { EventQueue } from './eventQueue.js'
-import type { Clock } from './options.js'
+import type { Clock, Inspect } from './options.js'
 import type { Message } from './protocol/message.js'
 import type { Session } from './session.js'
 
@@ -41,7 +41,7 @@ export class GameLoop {
   /** Bumped when a drain actor stops, so a superseded drain never runs another handler. */
   private generation = 0
 
-  constructor(options: { clock: Clock; inspect?: ((event: InspectionEvent) => void) | undefined }) {
+  constructor(options: { clock: Clock; inspect: Inspect | undefined }) {
     const logic = gameLogicMachine.provide({
       guards: { hasBacklog: () => this.queue.size > 0 },
       actors: {

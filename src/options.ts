@@ -1,3 +1,4 @@
+import type { InspectionEvent, Observer } from 'xstate'
 import { OptionError } from './errors.js'
 import type { Message } from './protocol/message.js'
 import { DEFAULT_MAX_PAYLOAD } from './protocol/message.js'
@@ -45,7 +46,15 @@ export interface ServerOptions {
   drainTimeout?: number
   /** @default the system clock */
   clock?: Clock
+  /**
+   * Receives every actor's events and snapshots (supervisor, gameLogic, `session:<id>`): pass
+   * `createWebSocketInspector(...).inspect` from `@statelyai/inspect`, or `createFileInspector`.
+   * Off by default, and off costs nothing.
+   */
+  inspect?: Inspect
 }
+
+export type Inspect = Observer<InspectionEvent> | ((event: InspectionEvent) => void)
 
 export interface ResolvedOptions {
   heartbeatInterval: number
@@ -57,6 +66,7 @@ export interface ResolvedOptions {
   maxBufferedBytes: number
   drainTimeout: number
   clock: Clock
+  inspect: Inspect | undefined
 }
 
 export const DEFAULTS = Object.freeze({
@@ -81,6 +91,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
     drainTimeout: options.drainTimeout ?? DEFAULTS.drainTimeout,
     clock: options.clock ?? systemClock,
+    inspect: options.inspect,
   }
   positiveInteger('heartbeat.interval', resolved.heartbeatInterval)
   positiveInteger('heartbeat.timeout', resolved.heartbeatTimeout)

@@ -1,5 +1,5 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
-import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate'
+import { type Actor, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
 import { SessionClosedError, ZerostateError } from './errors.js'
@@ -74,7 +74,6 @@ class ZerostateServer implements Server, SessionHost {
   private readonly connectionLogic: ConnectionMachine
   private readonly sweep: HeartbeatSweep
   private readonly net: NetServer
-  private readonly inspect: ((event: InspectionEvent) => void) | undefined = undefined
   private dirty: ServerSession[] = []
   private stopping: Promise<void> | null = null
   private netClosed: Promise<void> = Promise.resolve()
@@ -83,12 +82,12 @@ class ZerostateServer implements Server, SessionHost {
   constructor(options: ResolvedOptions) {
     this.options = options
     const { clock } = options
-    this.game = new GameLoop({ clock, inspect: this.inspect })
+    this.game = new GameLoop({ clock, inspect: options.inspect })
     this.connectionLogic = this.provideConnection()
     this.supervisor = createActor(this.provideSupervisor(), {
       input: { drainTimeout: options.drainTimeout },
       clock,
-      inspect: this.inspect,
+      inspect: options.inspect,
       id: 'supervisor',
     })
     this.supervisor.subscribe({ error: (error) => console.error('zerostate: supervisor failed', error) })
@@ -183,7 +182,7 @@ class ZerostateServer implements Server, SessionHost {
         handshakeTimeout: options.handshakeTimeout,
       },
       clock: options.clock,
-      inspect: this.inspect,
+      inspect: options.inspect,
       id: `session:${session.id}`,
     })
     // A root actor whose action throws would take the process down without an error observer.
