@@ -38,6 +38,8 @@ export type ConnectionEvent =
   | { type: 'heartbeat.timeout' }
   | { type: 'socket.closed'; reason: 'client-closed' | 'reset' }
   | { type: 'outbound.overflow' }
+  /** The peer sent faster than `maxMessagesPerSecond`. */
+  | { type: 'rate.exceeded' }
   | { type: 'session.kick' }
   | { type: 'server.stop' }
 
@@ -93,6 +95,7 @@ export const connectionMachine = setup({
     'socket.closed': { target: '#connection.closed', actions: 'setReasonFromEvent' },
     'frame.invalid': { target: '#connection.closed', actions: 'setReasonFromEvent' },
     'outbound.overflow': closeWith('slow-consumer'),
+    'rate.exceeded': closeWith('rate-limited'),
     'session.kick': closeWith('kicked'),
     'server.stop': closeWith('server-stopping'),
   },

@@ -6,12 +6,24 @@ import { fromCallback, setup } from 'xstate'
  * Events are queued by the injected runner in O(1); this actor is woken only when it is idle, so a
  * busy server pays no actor hop per message. While `running`, the invoked `drain` actor runs the
  * queue: synchronous handlers back to back, an async handler awaited before the next one starts.
+ * The server's coarse sweep (not a timer per handler) reports a handler pending for long as
+ * `handler.slow`, and one pending past `handlerTimeout` as `handler.timeout`: the game then
+ * abandons it, ignores its late result, and goes on with the next event.
  */
-export type GameLogicEvent = { type: 'game.wake' } | { type: 'game.drained' }
+export type GameLogicEvent =
+  | { type: 'game.wake' }
+  | { type: 'game.drained' }
+  | { type: 'handler.slow' }
+  | { type: 'handler.settled' }
+  | { type: 'handler.timeout' }
 
 export const gameLogicMachine = setup({
   types: {
     events: {} as GameLogicEvent,
+  },
+  actions: {
+    /** Injected: report `handler-timeout` and drop the pending handler. */
+    abandonHandler: () => {},
   },
   guards: {
     /** Injected: events were queued after the drain actor last looked. */
@@ -32,8 +44,19 @@ export const gameLogicMachine = setup({
     },
     running: {
       invoke: { src: 'drain' },
+      initial: 'busy',
       on: {
         'game.drained': [{ guard: 'hasBacklog', target: 'running', reenter: true }, { target: 'idle' }],
+        'handler.timeout': { target: 'running', reenter: true, actions: 'abandonHandler' },
+      },
+      states: {
+        busy: {
+          on: { 'handler.slow': 'stalled' },
+        },
+        /** A handler has been pending for a while; visible in the inspector before it times out. */
+        stalled: {
+          on: { 'handler.settled': 'busy' },
+        },
       },
     },
   },

@@ -12,6 +12,7 @@ export const CLOSE_REASONS = [
   'frame-too-large',
   'bad-checksum',
   'slow-consumer',
+  'rate-limited',
   'server-stopping',
   'kicked',
   'internal-error',
@@ -23,7 +24,7 @@ export type CloseReason = (typeof CLOSE_REASONS)[number]
 export type ProtocolErrorCode = 'frame-too-small' | 'frame-too-large' | 'bad-checksum'
 
 /** Codes that are not close reasons: misuse of the API or the CLI, and faults in user handlers. */
-export type UsageErrorCode = 'invalid-option' | 'handler-error' | 'not-listening'
+export type UsageErrorCode = 'invalid-option' | 'handler-error' | 'handler-timeout' | 'not-listening'
 
 export type ErrorCode = CloseReason | UsageErrorCode
 
@@ -48,6 +49,7 @@ const CLOSE_MESSAGES: Record<CloseReason, string> = {
   'frame-too-large': 'a frame declared a payload above maxPayload',
   'bad-checksum': 'a frame failed its Adler-32 checksum',
   'slow-consumer': 'the peer did not read fast enough and its outbound queue overflowed',
+  'rate-limited': 'the peer sent more messages per second than maxMessagesPerSecond allows',
   'server-stopping': 'the server is stopping',
   kicked: 'the server closed the session',
   'internal-error': 'the session failed inside zerostate',
@@ -82,6 +84,13 @@ export class OptionError extends ZerostateError {
 export class HandlerError extends ZerostateError {
   constructor(handler: string, cause: unknown) {
     super('handler-error', `${handler} handler failed: ${describe(cause)}`, { cause })
+  }
+}
+
+/** A handler did not settle within `handlerTimeout`; the game moved on and ignores its late result. */
+export class HandlerTimeoutError extends ZerostateError {
+  constructor(handler: string, timeout: number) {
+    super('handler-timeout', `${handler} handler did not settle within ${timeout} ms; the game moved on`)
   }
 }
 

@@ -1,6 +1,6 @@
 import { type Actor, createActor, fromCallback } from 'xstate'
 import { type GameLogicEvent, type GameLogicMachine, gameLogicMachine } from '../machines/gameLogic.js'
-import { HandlerError, type SessionClosedError } from './errors.js'
+import { HandlerError, HandlerTimeoutError, type SessionClosedError, type ZerostateError } from './errors.js'
 import { EventQueue } from './eventQueue.js'
 import type { Clock, Inspect } from './options.js'
 import type { Message } from './protocol/message.js'
@@ -9,7 +9,8 @@ import type { Session } from './session.js'
 export type ConnectHandler = (session: Session) => void | Promise<void>
 export type MessageHandler = (session: Session, message: Message) => void | Promise<void>
 export type DisconnectHandler = (session: Session, error: SessionClosedError) => void | Promise<void>
-export type ErrorHandler = (error: HandlerError, session: Session | undefined) => void
+/** Gets a `HandlerError` (code `handler-error`) or a `HandlerTimeoutError` (code `handler-timeout`). */
+export type ErrorHandler = (error: ZerostateError, session: Session | undefined) => void
 
 const enum Kind {
   Connect,
@@ -17,13 +18,31 @@ const enum Kind {
   Disconnect,
 }
 
+const HANDLER_NAMES = ['onConnect', 'onMessage', 'onDisconnect'] as const
+
 type Payload = Message | SessionClosedError | null
 
 const WAKE: GameLogicEvent = { type: 'game.wake' }
 const DRAINED: GameLogicEvent = { type: 'game.drained' }
+const SLOW: GameLogicEvent = { type: 'handler.slow' }
+const SETTLED: GameLogicEvent = { type: 'handler.settled' }
+const TIMEOUT: GameLogicEvent = { type: 'handler.timeout' }
+
+/** A handler pending this long (or half its timeout, if less) shows as `running.stalled`. */
+const SLOW_AFTER_MS = 1_000
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
+}
+
+export interface GameLoopOptions {
+  clock: Clock
+  inspect: Inspect | undefined
+  handlerTimeout: number
+  /** Queue length at which the game asks the server to stop reading sockets. */
+  maxPending: number
+  /** Called once the queue has drained to half of `maxPending` after reaching it. */
+  onRelief: () => void
 }
 
 /**
@@ -38,11 +57,21 @@ export class GameLoop {
 
   readonly actor: Actor<GameLogicMachine>
   private readonly queue = new EventQueue<Kind, Session, Payload>()
-  /** Bumped when a drain actor stops, so a superseded drain never runs another handler. */
+  private readonly options: GameLoopOptions
+  /** Bumped whenever a drain actor stops, so a superseded drain never runs another handler. */
   private generation = 0
+  /** When the pending async handler started, or -1 when none is pending. */
+  private pendingSince = -1
+  private pendingKind = Kind.Message
+  private pendingSession: Session | undefined = undefined
+  private backlogged = false
 
-  constructor(options: { clock: Clock; inspect: Inspect | undefined }) {
+  constructor(options: GameLoopOptions) {
+    this.options = options
     const logic = gameLogicMachine.provide({
+      actions: {
+        abandonHandler: () => this.abandon(),
+      },
       guards: { hasBacklog: () => this.queue.size > 0 },
       actors: {
         drain: fromCallback<GameLogicEvent>(({ sendBack }) => {
@@ -55,13 +84,18 @@ export class GameLoop {
       },
     })
     this.actor = createActor(logic, { clock: options.clock, inspect: options.inspect, id: 'gameLogic' })
-    this.actor.subscribe({ error: (error) => this.onError(new HandlerError('game-logic', error), undefined) })
+    this.actor.subscribe({ error: (error) => this.report(new HandlerError('game-logic', error), undefined) })
     this.actor.start()
   }
 
   /** Nothing queued and no handler running. */
   get idle(): boolean {
     return this.queue.size === 0 && this.actor.getSnapshot().value === 'idle'
+  }
+
+  /** True while the queue is at its bound: sessions should stop reading until `onRelief`. */
+  get full(): boolean {
+    return this.backlogged
   }
 
   connect(session: Session): void {
@@ -76,6 +110,15 @@ export class GameLoop {
     this.enqueue(Kind.Disconnect, session, error)
   }
 
+  /** Called by the server's sweep: flags a slow handler, abandons one past its timeout. */
+  sweep(now: number): void {
+    if (this.pendingSince < 0) return
+    const pending = now - this.pendingSince
+    const { handlerTimeout } = this.options
+    if (pending >= handlerTimeout) this.actor.send(TIMEOUT)
+    else if (pending >= Math.min(SLOW_AFTER_MS, handlerTimeout / 2)) this.actor.send(SLOW)
+  }
+
   /**
    * Resolves once the queue is empty and no handler runs, checked after an I/O turn so that bytes
    * already received by the kernel are read and queued first.
@@ -87,12 +130,9 @@ export class GameLoop {
     }
   }
 
-  stop(): void {
-    this.actor.stop()
-  }
-
   private enqueue(kind: Kind, session: Session, payload: Payload): void {
     this.queue.push(kind, session, payload)
+    if (this.queue.size >= this.options.maxPending) this.backlogged = true
     // While running, the drain loop picks the event up; waking the actor would be a wasted hop.
     if (this.actor.getSnapshot().value === 'idle') this.actor.send(WAKE)
   }
@@ -102,46 +142,60 @@ export class GameLoop {
     while (queue.size > 0) {
       if (this.generation !== generation) return
       const result = queue.shift(this.run)
+      if (this.backlogged && queue.size <= this.options.maxPending >> 1) {
+        this.backlogged = false
+        this.options.onRelief()
+      }
       if (isThenable(result)) {
-        result.then(
-          () => this.drain(generation, done),
-          (error: unknown) => {
-            this.report(error, undefined)
-            this.drain(generation, done)
-          },
-        )
+        this.pendingSince = this.options.clock.now()
+        const settle = () => {
+          // An abandoned handler's late result is ignored: the game has moved on.
+          if (this.generation !== generation) return
+          this.pendingSince = -1
+          if (this.actor.getSnapshot().matches({ running: 'stalled' })) this.actor.send(SETTLED)
+          this.drain(generation, done)
+        }
+        const kind = this.pendingKind
+        const session = this.pendingSession
+        result.then(settle, (error: unknown) => {
+          if (this.generation === generation) this.report(new HandlerError(HANDLER_NAMES[kind], error), session)
+          settle()
+        })
         return
       }
     }
     if (this.generation === generation) done()
   }
 
-  /** Runs one event; returns the handler's promise when it is async, undefined otherwise. */
+  /** Runs one event; returns the handler's result so that a promise can be awaited. */
   private readonly run = (kind: Kind, session: Session, payload: Payload): unknown => {
+    this.pendingKind = kind
+    this.pendingSession = session
     try {
-      let result: unknown
-      if (kind === Kind.Message) result = this.onMessage?.(session, payload as Message)
-      else if (kind === Kind.Connect) result = this.onConnect?.(session)
-      else result = this.onDisconnect?.(session, payload as SessionClosedError)
-      if (isThenable(result)) {
-        return result.then(undefined, (error: unknown) => this.report(error, session, kind))
-      }
+      if (kind === Kind.Message) return this.onMessage?.(session, payload as Message)
+      if (kind === Kind.Connect) return this.onConnect?.(session)
+      return this.onDisconnect?.(session, payload as SessionClosedError)
     } catch (error) {
-      this.report(error, session, kind)
+      this.report(new HandlerError(HANDLER_NAMES[kind], error), session)
+      return undefined
     }
-    return undefined
   }
 
-  private report(error: unknown, session: Session | undefined, kind?: Kind): void {
-    const name = kind === Kind.Connect ? 'onConnect' : kind === Kind.Disconnect ? 'onDisconnect' : kind === Kind.Message ? 'onMessage' : 'game-logic'
+  /** The `abandonHandler` action: runs before the drain restarts, on a handler past its timeout. */
+  private abandon(): void {
+    this.pendingSince = -1
+    this.report(new HandlerTimeoutError(HANDLER_NAMES[this.pendingKind], this.options.handlerTimeout), this.pendingSession)
+  }
+
+  private report(error: ZerostateError, session: Session | undefined): void {
     try {
-      this.onError(new HandlerError(name, error), session)
+      this.onError(error, session)
     } catch {
       // An onError that throws must not stop the game; there is nowhere left to report it.
     }
   }
 }
 
-function defaultOnError(error: HandlerError, session: Session | undefined): void {
+function defaultOnError(error: ZerostateError, session: Session | undefined): void {
   console.error(`zerostate: ${error.message}${session ? ` (session ${session.id})` : ''}`)
 }

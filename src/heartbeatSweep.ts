@@ -5,9 +5,9 @@ export interface Sweepable {
 }
 
 /**
- * One coarse timer per server instead of one per session or per message: each frame only writes
- * `lastSeen`, and every `period` ms this walks the sessions and signals the stale ones. Timeouts
- * fire late by up to one period, never early.
+ * One coarse timer per server instead of one per session or per message: each read only writes
+ * `lastSeen`, and every `period` ms this walks the sessions and signals the stale ones, then lets
+ * the game logic check its pending handler. Timeouts fire late by up to one period, never early.
  */
 export class HeartbeatSweep {
   private handle: unknown = null
@@ -16,6 +16,7 @@ export class HeartbeatSweep {
     private readonly clock: Clock,
     private readonly period: number,
     private readonly sessions: ReadonlyMap<string, Sweepable>,
+    private readonly game: Sweepable,
   ) {}
 
   start(): void {
@@ -34,6 +35,7 @@ export class HeartbeatSweep {
   private readonly tick = (): void => {
     const now = this.clock.now()
     for (const session of this.sessions.values()) session.sweep(now)
+    this.game.sweep(now)
     this.schedule()
   }
 }

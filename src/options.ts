@@ -44,6 +44,12 @@ export interface ServerOptions {
   maxBufferedBytes?: number
   /** Bound on each wait for queued handler work during `stop()`. @default 5_000 */
   drainTimeout?: number
+  /** An async handler pending this long is reported as `handler-timeout` and the game moves on. @default 10_000 */
+  handlerTimeout?: number
+  /** Events queued for the game logic at which sockets stop being read until it catches up. @default 10_000 */
+  maxPendingMessages?: number
+  /** Frames a session may send per second (bursts up to that many); over it closes with `rate-limited`. 0 is off. @default 0 */
+  maxMessagesPerSecond?: number
   /** @default the system clock */
   clock?: Clock
   /**
@@ -65,6 +71,9 @@ export interface ResolvedOptions {
   maxPayload: number
   maxBufferedBytes: number
   drainTimeout: number
+  handlerTimeout: number
+  maxPendingMessages: number
+  maxMessagesPerSecond: number
   clock: Clock
   inspect: Inspect | undefined
 }
@@ -77,6 +86,9 @@ export const DEFAULTS = Object.freeze({
   maxPayload: DEFAULT_MAX_PAYLOAD, // 1 MiB
   maxBufferedBytes: 4 * 1024 * 1024, // 4 MiB
   drainTimeout: 5_000,
+  handlerTimeout: 10_000,
+  maxPendingMessages: 10_000,
+  maxMessagesPerSecond: 0, // off
 })
 
 /** Fills in defaults and rejects bad values now, so nothing fails later on a live server. */
@@ -90,6 +102,9 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxPayload: options.maxPayload ?? DEFAULTS.maxPayload,
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
     drainTimeout: options.drainTimeout ?? DEFAULTS.drainTimeout,
+    handlerTimeout: options.handlerTimeout ?? DEFAULTS.handlerTimeout,
+    maxPendingMessages: options.maxPendingMessages ?? DEFAULTS.maxPendingMessages,
+    maxMessagesPerSecond: options.maxMessagesPerSecond ?? DEFAULTS.maxMessagesPerSecond,
     clock: options.clock ?? systemClock,
     inspect: options.inspect,
   }
@@ -111,6 +126,12 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   positiveInteger('maxPayload', resolved.maxPayload, 0x7fffffff - 8)
   positiveInteger('maxBufferedBytes', resolved.maxBufferedBytes)
   positiveInteger('drainTimeout', resolved.drainTimeout)
+  positiveInteger('handlerTimeout', resolved.handlerTimeout)
+  positiveInteger('maxPendingMessages', resolved.maxPendingMessages)
+  if (resolved.maxMessagesPerSecond !== 0) positiveInteger('maxMessagesPerSecond', resolved.maxMessagesPerSecond)
+  if (resolved.inspect !== undefined && typeof resolved.inspect !== 'function' && typeof resolved.inspect?.next !== 'function') {
+    throw new OptionError(`Expected \`inspect\` to be a function or an observer with next(), got ${show(resolved.inspect)}`)
+  }
   return resolved
 }
 

@@ -82,7 +82,13 @@ class ZerostateServer implements Server, SessionHost {
   constructor(options: ResolvedOptions) {
     this.options = options
     const { clock } = options
-    this.game = new GameLoop({ clock, inspect: options.inspect })
+    this.game = new GameLoop({
+      clock,
+      inspect: options.inspect,
+      handlerTimeout: options.handlerTimeout,
+      maxPending: options.maxPendingMessages,
+      onRelief: this.relieve,
+    })
     this.connectionLogic = this.provideConnection()
     this.supervisor = createActor(this.provideSupervisor(), {
       input: { drainTimeout: options.drainTimeout },
@@ -92,7 +98,7 @@ class ZerostateServer implements Server, SessionHost {
     })
     this.supervisor.subscribe({ error: (error) => console.error('zerostate: supervisor failed', error) })
     this.supervisor.start()
-    this.sweep = new HeartbeatSweep(clock, sweepPeriod(options), this.registry)
+    this.sweep = new HeartbeatSweep(clock, sweepPeriod(options), this.registry, this.game)
     this.net = createNetServer({ noDelay: true }, this.accept)
   }
 
@@ -195,8 +201,21 @@ class ZerostateServer implements Server, SessionHost {
   }
 
   released(session: ServerSession): void {
+    this.waitingForGame.delete(session)
     this.supervisor.send({ type: 'session.closed', session })
     this.game.disconnect(session, new SessionClosedError(session.closeReason!, session.closeDetail))
+  }
+
+  /** Sessions that stopped reading because the game-logic queue was full. */
+  private readonly waitingForGame = new Set<ServerSession>()
+
+  waitForGame(session: ServerSession): void {
+    this.waitingForGame.add(session)
+  }
+
+  private readonly relieve = (): void => {
+    for (const session of this.waitingForGame) session.gameRelieved()
+    this.waitingForGame.clear()
   }
 
   private readonly flushAll = (): void => {

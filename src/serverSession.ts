@@ -19,6 +19,8 @@ export interface SessionHost {
   readonly frames: Message[]
   connectionActor(session: ServerSession): Actor<ConnectionMachine>
   scheduleFlush(session: ServerSession): void
+  /** The game-logic queue is full: call `gameRelieved` on this session once it has room. */
+  waitForGame(session: ServerSession): void
   released(session: ServerSession): void
 }
 
@@ -26,13 +28,15 @@ const MISSED: ConnectionEvent = { type: 'heartbeat.missed' }
 const TIMEOUT: ConnectionEvent = { type: 'heartbeat.timeout' }
 const OVERFLOW: ConnectionEvent = { type: 'outbound.overflow' }
 const KICK: ConnectionEvent = { type: 'session.kick' }
+const RATE_EXCEEDED: ConnectionEvent = { type: 'rate.exceeded' }
 
 /** Why reading from the socket is paused; reading resumes when no reason is left. */
 const PAUSED_VERIFY = 1
 const PAUSED_BACKPRESSURE = 2
+const PAUSED_GAME = 4
 
 /** Reasons after which the peer is gone or must not get more bytes: skip the flush and cut the socket. */
-const ABRUPT: ReadonlySet<CloseReason> = new Set(['client-closed', 'reset', 'slow-consumer', 'heartbeat-timeout', 'internal-error'])
+const ABRUPT: ReadonlySet<CloseReason> = new Set(['client-closed', 'reset', 'slow-consumer', 'rate-limited', 'heartbeat-timeout', 'internal-error'])
 
 /** The server's side of one connection: the socket, its decoder and outbound queue, and its actor. */
 export class ServerSession implements Session, TransportSink, Sweepable {
@@ -54,6 +58,8 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   private paused = 0
   private lastSeen: number
   private lastWrite: number
+  /** Token bucket of `maxMessagesPerSecond`: frames it may still send, refilled per read. */
+  private tokens: number
 
   constructor(host: SessionHost, createTransport: (sink: TransportSink) => Transport) {
     this.host = host
@@ -61,6 +67,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.transport = createTransport(this)
     this.remoteAddress = this.transport.remoteAddress
     this.lastSeen = this.lastWrite = host.options.clock.now()
+    this.tokens = host.options.maxMessagesPerSecond
     this.actor = host.connectionActor(this)
   }
 
@@ -133,12 +140,28 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   onData(chunk: Buffer): void {
     if (this.closeReason !== null) return
-    this.lastSeen = this.host.options.clock.now()
+    const { options } = this.host
+    const now = options.clock.now()
+    const elapsed = now - this.lastSeen
+    this.lastSeen = now
     const frames = this.host.frames
     frames.length = 0
     const error = this.decoder.push(chunk, frames)
+    if (options.maxMessagesPerSecond > 0 && frames.length > 0) {
+      const rate = options.maxMessagesPerSecond
+      this.tokens = Math.min(rate, this.tokens + (elapsed * rate) / 1000) - frames.length
+      if (this.tokens < 0) {
+        this.actor.send(RATE_EXCEEDED)
+        return
+      }
+    }
     if (frames.length > 0) this.deliver(frames)
     if (error !== null && this.closeReason === null) this.actor.send({ type: 'frame.invalid', reason: error.code })
+  }
+
+  /** The game logic has room again. */
+  gameRelieved(): void {
+    this.resume(PAUSED_GAME)
   }
 
   onDrain(): void {
@@ -221,6 +244,11 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     for (let i = 0; i < frames.length && this.closeReason === null; i++) {
       const frame = frames[i]!
       if (frame.id !== HEARTBEAT_ID) game.message(this, frame)
+    }
+    // Input must not outrun the game: stop reading, and TCP pushes back on the sender.
+    if (game.full && this.closeReason === null) {
+      this.pause(PAUSED_GAME)
+      this.host.waitForGame(this)
     }
   }
 

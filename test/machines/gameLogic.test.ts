@@ -47,6 +47,39 @@ describe('game-logic machine', () => {
     actor.start()
     actor.send({ type: 'game.wake' })
     actor.send({ type: 'game.wake' })
-    expect(actor.getSnapshot().value).toBe('running')
+    expect(actor.getSnapshot().value).toEqual({ running: 'busy' })
+  })
+})
+
+describe('game-logic machine: slow and stuck handlers', () => {
+  function started() {
+    const abandoned: number[] = []
+    let drains = 0
+    const actor = createActor(
+      gameLogicMachine.provide({
+        actions: { abandonHandler: () => void abandoned.push(drains) },
+        actors: { drain: fromCallback(() => void drains++) },
+      }),
+    )
+    actor.start()
+    actor.send({ type: 'game.wake' })
+    return { actor, abandoned, drains: () => drains }
+  }
+
+  it('shows a slow handler as running.stalled and returns to busy when it settles', () => {
+    const { actor } = started()
+    actor.send({ type: 'handler.slow' })
+    expect(actor.getSnapshot().value).toEqual({ running: 'stalled' })
+    actor.send({ type: 'handler.settled' })
+    expect(actor.getSnapshot().value).toEqual({ running: 'busy' })
+  })
+
+  it.each(['busy', 'stalled'])('abandons a handler past its timeout from %s and starts a new drain', (from) => {
+    const { actor, abandoned, drains } = started()
+    if (from === 'stalled') actor.send({ type: 'handler.slow' })
+    actor.send({ type: 'handler.timeout' })
+    expect(abandoned).toEqual([1])
+    expect(drains()).toBe(2)
+    expect(actor.getSnapshot().value).toEqual({ running: 'busy' })
   })
 })
