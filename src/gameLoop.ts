@@ -65,6 +65,7 @@ export class GameLoop {
   private pendingKind = Kind.Message
   private pendingSession: Session | undefined = undefined
   private backlogged = false
+  private wakeScheduled = false
 
   constructor(options: GameLoopOptions) {
     this.options = options
@@ -134,7 +135,17 @@ export class GameLoop {
     this.queue.push(kind, session, payload)
     if (this.queue.size >= this.options.maxPending) this.backlogged = true
     // While running, the drain loop picks the event up; waking the actor would be a wasted hop.
-    if (this.actor.getSnapshot().value === 'idle') this.actor.send(WAKE)
+    // The wake waits for a microtask: enqueue is often called from inside a connection actor's
+    // action, and a handler run there would see that actor's state from before its transition.
+    if (!this.wakeScheduled && this.actor.getSnapshot().value === 'idle') {
+      this.wakeScheduled = true
+      queueMicrotask(this.wake)
+    }
+  }
+
+  private readonly wake = (): void => {
+    this.wakeScheduled = false
+    if (this.queue.size > 0 && this.actor.getSnapshot().value === 'idle') this.actor.send(WAKE)
   }
 
   private drain(generation: number, done: () => void): void {

@@ -2,7 +2,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { type Actor, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
-import { SessionClosedError, ZerostateError } from './errors.js'
+import { ZerostateError } from './errors.js'
 import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoop, type MessageHandler } from './gameLoop.js'
 import { HeartbeatSweep } from './heartbeatSweep.js'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js'
@@ -203,7 +203,7 @@ class ZerostateServer implements Server, SessionHost {
   released(session: ServerSession): void {
     this.waitingForGame.delete(session)
     this.supervisor.send({ type: 'session.closed', session })
-    this.game.disconnect(session, new SessionClosedError(session.closeReason!, session.closeDetail))
+    this.game.disconnect(session, session.closeError!)
   }
 
   /** Sessions that stopped reading because the game-logic queue was full. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Actor } from 'xstate'
 import type { ConnectionEvent, ConnectionMachine, ConnectionState } from '../machines/connection.js'
-import type { CloseReason } from './errors.js'
+import { type CloseReason, SessionClosedError } from './errors.js'
 import type { GameLoop } from './gameLoop.js'
 import type { Sweepable } from './heartbeatSweep.js'
 import type { ResolvedOptions } from './options.js'
@@ -43,8 +43,10 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   readonly id: string = randomUUID()
   userId: UserId | undefined = undefined
   closeReason: CloseReason | null = null
-  /** What the server said when it closed the session itself. */
-  closeDetail: string | undefined = undefined
+  /** What `onDisconnect` receives; set with `closeReason`. */
+  closeError: SessionClosedError | null = null
+  /** The error behind a close this session decided itself (a bad frame, a kick), kept for `closeError`. */
+  private cause: SessionClosedError | null = null
   readonly remoteAddress: string
   readonly actor: Actor<ConnectionMachine>
   private readonly host: SessionHost
@@ -105,7 +107,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   close(detail?: string): void {
     if (this.closeReason !== null) return
-    this.closeDetail = detail
+    this.cause ??= new SessionClosedError('kicked', detail)
     this.actor.send(KICK)
   }
 
@@ -156,7 +158,10 @@ export class ServerSession implements Session, TransportSink, Sweepable {
       }
     }
     if (frames.length > 0) this.deliver(frames)
-    if (error !== null && this.closeReason === null) this.actor.send({ type: 'frame.invalid', reason: error.code })
+    if (error !== null && this.closeReason === null) {
+      this.cause = error
+      this.actor.send({ type: 'frame.invalid', reason: error.code })
+    }
   }
 
   /** The game logic has room again. */
@@ -202,6 +207,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   release(reason: CloseReason): void {
     if (this.closeReason !== null) return
     this.closeReason = reason
+    this.closeError = this.cause?.code === reason ? this.cause : new SessionClosedError(reason)
     this.held = null
     if (ABRUPT.has(reason)) {
       this.outbound = null

@@ -59,7 +59,8 @@ export class SocketTransport implements Transport {
     const owned = socket as OwnedSocket
     owned[kSink] = sink
     this.socket = owned
-    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`
+    // A peer that reset before accept completed has no address left to read.
+    this.remoteAddress = socket.remoteAddress === undefined ? 'unknown' : `${socket.remoteAddress}:${socket.remotePort}`
     socket.on('data', onData)
     socket.on('drain', onDrain)
     socket.on('end', onEnd)
