@@ -7,18 +7,30 @@
  * process. Commands are dispatched in {@link parseCliArgs}, which is where subcommands such as
  * `zerostate machines` or `zerostate timeline <file>` join the default `serve` command.
  */
-import { realpathSync, write as writeFd } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { OptionError } from './errors.js'
 import { DEFAULTS, resolveOptions, type ServerOptions } from './options.js'
+import { connectionMachine } from '../machines/connection.js'
+import { gameLogicMachine } from '../machines/gameLogic.js'
+import { supervisorMachine } from '../machines/supervisor.js'
+import { FdWriter } from './fdWriter.js'
+import { createFileInspector } from './inspect/fileInspector.js'
+import { createRelayInspector } from './inspect/relayInspector.js'
+import { formatTimeline } from './inspect/timeline.js'
+import { toMermaid } from './mermaid.js'
 import { type Address, createServer } from './server.js'
 
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_PORT = 18787
 
 /** What the command line asks for; every value is filled in and valid. */
-export type CliCommand = { command: 'help' } | ({ command: 'serve' } & ServeSettings)
+export type CliCommand =
+  | { command: 'help' }
+  | ({ command: 'serve' } & ServeSettings)
+  | { command: 'machines'; format: 'json' | 'mermaid' }
+  | { command: 'timeline'; file: string }
 
 export interface ServeSettings {
   host: string
@@ -29,7 +41,15 @@ export interface ServeSettings {
   handshake: boolean
   handshakeTimeout: number
   maxPayload: number
+  /** 0 is off. */
+  maxMessagesPerSecond: number
+  /** Start a local relay on this port, or feed one already running at this URL. */
+  inspect: { port: number } | { url: string } | null
+  inspectFile: string | null
 }
+
+/** Where `--inspect` with no port starts the relay (beside the default server port). */
+export const DEFAULT_INSPECT_PORT = 18788
 
 /** Where SIGINT and SIGTERM arrive: `process`, or a stand-in in tests. */
 export interface SignalSource {
@@ -54,6 +74,10 @@ const SERVE_FLAGS = {
   'handshake-timeout': { type: 'string' },
   'max-payload': { type: 'string' },
   'no-handshake': { type: 'boolean' },
+  'max-messages-per-second': { type: 'string' },
+  inspect: { type: 'string' },
+  'inspect-url': { type: 'string' },
+  'inspect-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -63,9 +87,12 @@ const FLAG_OF_OPTION: Record<string, string> = {
   'heartbeat.timeout': '--heartbeat-timeout',
   handshakeTimeout: '--handshake-timeout',
   maxPayload: '--max-payload',
+  maxMessagesPerSecond: '--max-messages-per-second',
 }
 
 export const USAGE = `Usage: zerostate [options]
+       zerostate machines [--json | --mermaid]
+       zerostate timeline <inspection-file.jsonl>
 
 Runs a zerostate session server (zero's wire format) whose game echoes every
 message back to its sender. Logs one line on start and one per connect and
@@ -84,23 +111,54 @@ Options:
   --max-payload <bytes>       largest payload a frame may declare, else
                               frame-too-large (default ${DEFAULTS.maxPayload})
   --no-handshake              sessions are active on accept, as in zero
+  --max-messages-per-second <n>
+                              close a session sending faster with
+                              rate-limited (default off)
+  --inspect[=<port>]          start a Stately inspector relay (default port
+                              ${DEFAULT_INSPECT_PORT}) and print the page to open
+  --inspect-url <ws-url>      send inspection to a relay already running
+  --inspect-file <path>       append inspection as JSON lines to a file
   -h, --help                  show this help and exit
+
+Commands:
+  machines                    print the statecharts as JSON for the Stately
+                              editor (--json, default) or as Mermaid (--mermaid)
+  timeline <file>             per session, its states with times and its close
+                              reason, from an --inspect-file log
 
 Exit codes: 0 stopped by a signal, 1 could not listen, 2 invalid arguments.
 `
 
 /** Reads the command line; throws {@link OptionError} for anything it cannot run. */
 export function parseCliArgs(argv: readonly string[]): CliCommand {
-  const [first] = argv
-  if (first !== undefined && !first.startsWith('-')) {
-    // Subcommands are dispatched here; there are none yet besides the default `serve`.
-    throw new OptionError(`Unknown command \`${first}\``)
-  }
+  const [first, ...rest] = argv
+  if (first === 'machines') return parseMachines(rest)
+  if (first === 'timeline') return parseTimeline(rest)
+  if (first !== undefined && !first.startsWith('-')) throw new OptionError(`Unknown command \`${first}\``)
   return parseServe(argv)
 }
 
+function parseMachines(argv: readonly string[]): CliCommand {
+  const { values } = parseFlags(argv, { json: { type: 'boolean' }, mermaid: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } })
+  if (values.help === true) return { command: 'help' }
+  if (values.json === true && values.mermaid === true) throw new OptionError('Expected one of `--json` and `--mermaid`, got both')
+  return { command: 'machines', format: values.mermaid === true ? 'mermaid' : 'json' }
+}
+
+function parseTimeline(argv: readonly string[]): CliCommand {
+  const [file, ...extra] = argv
+  if (file === undefined || file.startsWith('-') || extra.length > 0) {
+    throw new OptionError('Expected `timeline <file>` with the path of an --inspect-file log')
+  }
+  return { command: 'timeline', file }
+}
+
 function parseServe(argv: readonly string[]): CliCommand {
-  const { values } = parseFlags(argv)
+  // `--inspect` takes an optional value, which parseArgs cannot express: a bare one means the default port.
+  const { values } = parseFlags(
+    joinNegativeValues(argv).map((arg) => (arg === '--inspect' ? `--inspect=${DEFAULT_INSPECT_PORT}` : arg)),
+    SERVE_FLAGS,
+  )
   if (values.help === true) return { command: 'help' }
   const settings: ServeSettings = {
     host: values.host ?? DEFAULT_HOST,
@@ -110,7 +168,11 @@ function parseServe(argv: readonly string[]): CliCommand {
     handshake: values['no-handshake'] !== true,
     handshakeTimeout: optionalInteger('--handshake-timeout', values['handshake-timeout'], DEFAULTS.handshakeTimeout),
     maxPayload: optionalInteger('--max-payload', values['max-payload'], DEFAULTS.maxPayload),
+    maxMessagesPerSecond: optionalInteger('--max-messages-per-second', values['max-messages-per-second'], DEFAULTS.maxMessagesPerSecond),
+    inspect: inspectTarget(values.inspect, values['inspect-url']),
+    inspectFile: values['inspect-file'] ?? null,
   }
+  if (settings.inspectFile === '') throw new OptionError('Expected `--inspect-file` to be a path, got an empty string')
   if (settings.host === '') throw new OptionError('Expected `--host` to be a host name or address, got an empty string')
   if (settings.port < 0 || settings.port > 65535) {
     throw new OptionError(`Expected \`--port\` to be an integer from 0 to 65535, got \`${settings.port}\``)
@@ -125,9 +187,21 @@ function parseServe(argv: readonly string[]): CliCommand {
   return { command: 'serve', ...settings }
 }
 
-function parseFlags(argv: readonly string[]) {
+function inspectTarget(port: string | undefined, url: string | undefined): ServeSettings['inspect'] {
+  if (port !== undefined && url !== undefined) throw new OptionError('Expected one of `--inspect` and `--inspect-url`, got both')
+  if (url !== undefined) {
+    if (!/^wss?:\/\/./.test(url)) throw new OptionError(`Expected \`--inspect-url\` to be a ws:// or wss:// URL, got \`${url}\``)
+    return { url }
+  }
+  if (port === undefined) return null
+  const value = integerFlag('--inspect', port)
+  if (value < 1 || value > 65535) throw new OptionError(`Expected \`--inspect\` to be a port from 1 to 65535, got \`${port}\``)
+  return { port: value }
+}
+
+function parseFlags<T extends ParseArgsConfig['options']>(argv: readonly string[], options: T) {
   try {
-    return parseArgs({ args: joinNegativeValues(argv), options: SERVE_FLAGS, strict: true, allowPositionals: false })
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false })
   } catch (error) {
     // parseArgs throws a TypeError with an ERR_PARSE_ARGS_* code: unknown flag, missing value, ...
     if (error instanceof Error && String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) {
@@ -180,6 +254,7 @@ function serverOptions(settings: ServeSettings): ServerOptions {
     handshake: settings.handshake,
     handshakeTimeout: settings.handshakeTimeout,
     maxPayload: settings.maxPayload,
+    maxMessagesPerSecond: settings.maxMessagesPerSecond,
   }
 }
 
@@ -199,12 +274,41 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       return 0
     case 'serve':
       return serve(command, io)
+    case 'machines':
+      io.stdout(`${command.format === 'mermaid' ? machinesAsMermaid() : machinesAsJson()}\n`)
+      return 0
+    case 'timeline':
+      try {
+        io.stdout(`${formatTimeline(readFileSync(command.file, 'utf8'))}\n`)
+        return 0
+      } catch (error) {
+        io.stderr(`zerostate: cannot read ${command.file}: ${error instanceof Error ? error.message : String(error)}\n`)
+        return 1
+      }
   }
+}
+
+const MACHINES = { connection: connectionMachine, supervisor: supervisorMachine, gameLogic: gameLogicMachine }
+
+function machinesAsJson(): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(MACHINES).map(([name, machine]) => [name, machine.toJSON()])), null, 2)
+}
+
+function machinesAsMermaid(): string {
+  return Object.entries(MACHINES)
+    .map(([name, machine]) => `%% ${name}\n${toMermaid(machine)}`)
+    .join('\n\n')
 }
 
 async function serve(settings: ServeSettings, io: CliIo): Promise<number> {
   const log = (line: string) => io.stderr(`${line}\n`)
-  const server = createServer(serverOptions(settings))
+  const relay = settings.inspect === null ? null : createRelayInspector(settings.inspect)
+  const file = settings.inspectFile === null ? null : createFileInspector(settings.inspectFile)
+  const observers = [relay?.inspect, file?.inspect].filter((observer) => observer !== undefined)
+  const server = createServer({
+    ...serverOptions(settings),
+    inspect: observers.length === 0 ? undefined : (event) => observers.forEach((observer) => observer.next?.(event)),
+  })
   server.onConnect((session) => log(`connect ${session.id} ${session.remoteAddress} ${session.state}`))
   server.onMessage((session, message) => {
     session.send(message)
@@ -219,7 +323,8 @@ async function serve(settings: ServeSettings, io: CliIo): Promise<number> {
   const exitCode = new Promise<number>((resolve) => {
     finish = (code) => {
       for (const [signal, listener] of listeners) io.signals.off(signal, listener)
-      resolve(code)
+      relay?.stop()
+      void (file?.close() ?? Promise.resolve()).finally(() => resolve(code))
     }
   })
   const onSignal = (signal: NodeJS.Signals) => {
@@ -262,6 +367,9 @@ async function serve(settings: ServeSettings, io: CliIo): Promise<number> {
     `zerostate listening on ${formatAddress(address)} ` +
       `(heartbeat ${settings.heartbeatInterval}/${settings.heartbeatTimeout} ms, ${handshake}, max payload ${settings.maxPayload} bytes)`,
   )
+  if (relay?.pageUrl) log(`zerostate inspector: open ${relay.pageUrl} to watch every session in the Stately inspector`)
+  else if (settings.inspect !== null && 'url' in settings.inspect) log(`zerostate inspector: sending to ${settings.inspect.url}`)
+  if (file !== null) log(`zerostate inspector: writing ${settings.inspectFile} (read it with: zerostate timeline ${settings.inspectFile})`)
   return exitCode
 }
 
@@ -270,82 +378,6 @@ const DUPLICATE_SIGNAL_MS = 300
 
 function formatAddress({ host, port }: { host: string; port: number }): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
-
-/** Pending log text beyond which lines are dropped (and counted) rather than held in memory. */
-const MAX_PENDING_LOG = 1 << 20
-
-/**
- * Writes log text to a file descriptor off the event loop, one write at a time and in order.
- * `process.stderr` writes synchronously to a pipe, so a reader that falls behind (or never reads)
- * would stall every session once the pipe is full; here it only delays the log.
- */
-class FdWriter {
-  private pending: string[] = []
-  private pendingBytes = 0
-  private dropped = 0
-  private writing = false
-  private broken = false
-  private idle: (() => void)[] = []
-
-  constructor(private readonly fd: number) {}
-
-  readonly write = (text: string): void => {
-    if (this.broken) return
-    if (this.pendingBytes + text.length > MAX_PENDING_LOG) {
-      this.dropped++
-      return
-    }
-    if (this.dropped > 0) {
-      text = `zerostate: ${this.dropped} log line(s) dropped, stderr is not being read\n${text}`
-      this.dropped = 0
-    }
-    this.pending.push(text)
-    this.pendingBytes += text.length
-    if (!this.writing) this.next()
-  }
-
-  /** Resolves once everything queued is written, or after `timeoutMs`. */
-  flush(timeoutMs: number): Promise<void> {
-    if (!this.writing) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs)
-      this.idle.push(() => {
-        clearTimeout(timer)
-        resolve()
-      })
-    })
-  }
-
-  private next(): void {
-    if (this.pending.length === 0 || this.broken) {
-      this.writing = false
-      for (const resolve of this.idle.splice(0)) resolve()
-      return
-    }
-    this.writing = true
-    const chunk = Buffer.from(this.pending.join(''))
-    this.pending = []
-    this.pendingBytes = 0
-    this.writeAll(chunk, 0)
-  }
-
-  private writeAll(chunk: Buffer, offset: number): void {
-    writeFd(this.fd, chunk, offset, chunk.length - offset, null, (error, written) => {
-      if (error) {
-        if (error.code === 'EAGAIN') {
-          setTimeout(() => this.writeAll(chunk, offset), 10).unref()
-          return
-        }
-        // EPIPE and the like: nobody is listening, and logging must not take the server down.
-        this.broken = true
-      } else if (offset + written < chunk.length) {
-        this.writeAll(chunk, offset + written)
-        return
-      }
-      this.next()
-    })
-  }
 }
 
 function processIo(): CliIo & { flush(timeoutMs: number): Promise<void> } {

@@ -24,7 +24,8 @@ export function toInspectionRecord(event: InspectionEvent, t: number): Inspectio
   const actor = 'id' in ref && typeof ref.id === 'string' ? ref.id : ref.sessionId
   switch (event.type) {
     case '@xstate.actor':
-      return { t, kind: 'actor', actor, ...describeSnapshot(event.actorRef.getSnapshot()) }
+      // The snapshot cannot be read while the actor is being created; its first snapshot event follows.
+      return { t, kind: 'actor', actor }
     case '@xstate.event':
       return { t, kind: 'event', actor, event: plain(event.event) }
     case '@xstate.snapshot':
