@@ -77,6 +77,8 @@ class ZerostateServer implements Server, SessionHost {
   private dirty: ServerSession[] = []
   private stopping: Promise<void> | null = null
   private netClosed: Promise<void> = Promise.resolve()
+  /** Settles once a pending listen() has bound or failed. */
+  private bound: Promise<void> = Promise.resolve()
   address: Address | null = null
 
   constructor(options: ResolvedOptions) {
@@ -131,7 +133,7 @@ class ZerostateServer implements Server, SessionHost {
       return Promise.reject(new ZerostateError('not-listening', `listen() needs an idle server, this one is ${this.state}`))
     }
     this.supervisor.send({ type: 'server.listen' })
-    return new Promise((resolve, reject) => {
+    const listening = new Promise<Address>((resolve, reject) => {
       const onError = (error: Error) => {
         this.supervisor.send({ type: 'server.failed' })
         reject(error)
@@ -139,6 +141,11 @@ class ZerostateServer implements Server, SessionHost {
       this.net.once('error', onError)
       this.net.listen(port, host, () => {
         this.net.off('error', onError)
+        // stop() came first: its stopAccepting closes the socket that just bound.
+        if (this.state !== 'starting') {
+          reject(new ZerostateError('not-listening', 'the server was stopped before it started listening'))
+          return
+        }
         const bound = this.net.address()
         this.address = typeof bound === 'object' && bound !== null ? { host: bound.address, port: bound.port } : { host, port }
         this.supervisor.send({ type: 'server.listening' })
@@ -146,6 +153,11 @@ class ZerostateServer implements Server, SessionHost {
         resolve(this.address)
       })
     })
+    this.bound = listening.then(
+      () => {},
+      () => {},
+    )
+    return listening
   }
 
   unicast(sessionId: string, message: Message): boolean {
@@ -264,8 +276,11 @@ class ZerostateServer implements Server, SessionHost {
           this.registry.delete(session.id)
         },
         stopAccepting: () => {
-          // Resolves once every accepted socket has closed, which stop() waits for.
-          if (this.net.listening) this.netClosed = new Promise((resolve) => this.net.close(() => resolve()))
+          // Resolves once every accepted socket has closed, which stop() waits for. A listen()
+          // still binding is let finish first, so the port it takes is released too.
+          this.netClosed = this.bound.then(() =>
+            this.net.listening ? new Promise<void>((resolve) => this.net.close(() => resolve())) : undefined,
+          )
         },
         closeAll: () => {
           for (const session of this.registry.values()) if (session.closeReason === null) session.actor.send(STOP)

@@ -137,6 +137,9 @@ describe('parseCliArgs', () => {
       handshake: true,
       handshakeTimeout: DEFAULTS.handshakeTimeout,
       maxPayload: DEFAULTS.maxPayload,
+      maxMessagesPerSecond: 0,
+      inspect: null,
+      inspectFile: null,
     })
   })
 
@@ -154,6 +157,10 @@ describe('parseCliArgs', () => {
         '--max-payload',
         '65536',
         '--no-handshake',
+        '--max-messages-per-second=500',
+        '--inspect',
+        '--inspect-file',
+        '/tmp/inspect.jsonl',
       ]),
     ).toEqual({
       command: 'serve',
@@ -164,7 +171,14 @@ describe('parseCliArgs', () => {
       handshake: false,
       handshakeTimeout: 250,
       maxPayload: 65536,
+      maxMessagesPerSecond: 500,
+      inspect: { port: 18788 },
+      inspectFile: '/tmp/inspect.jsonl',
     })
+    expect(parseCliArgs(['--inspect=9000'])).toMatchObject({ inspect: { port: 9000 } })
+    expect(parseCliArgs(['--inspect-url', 'ws://localhost:9000'])).toMatchObject({ inspect: { url: 'ws://localhost:9000' } })
+    expect(parseCliArgs(['machines', '--mermaid'])).toEqual({ command: 'machines', format: 'mermaid' })
+    expect(parseCliArgs(['timeline', 'log.jsonl'])).toEqual({ command: 'timeline', file: 'log.jsonl' })
   })
 
   it('answers --help and -h before looking at other values', () => {
@@ -192,6 +206,14 @@ describe('parseCliArgs', () => {
     [['--no-handshake=yes'], '--no-handshake'],
     [['--verbose'], '--verbose'],
     [['serve-forever'], 'serve-forever'],
+    [['--max-messages-per-second', '-5'], '--max-messages-per-second'],
+    [['--inspect=0'], '--inspect'],
+    [['--inspect=99999'], '--inspect'],
+    [['--inspect-url', 'http://x'], '--inspect-url'],
+    [['--inspect', '--inspect-url', 'ws://x'], '--inspect'],
+    [['--inspect-file', ''], '--inspect-file'],
+    [['machines', '--json', '--mermaid'], '--mermaid'],
+    [['timeline'], 'timeline'],
   ])('rejects %j with an OptionError naming %s', (argv, flag) => {
     expect(() => parseCliArgs(argv)).toThrow(OptionError)
     expect(() => parseCliArgs(argv)).toThrow(flag)

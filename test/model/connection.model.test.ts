@@ -1,0 +1,460 @@
+/**
+ * Model-based tests of the connection statechart. Paths come from @xstate/graph over the machine's
+ * own definition; each runs (1) on the pure machine with a SimulatedClock, and (2) for the edge tour,
+ * on a real server over TCP on 127.0.0.1, where every event has a real cause. Coverage of states and
+ * transitions is measured from the inspection stream of both runs and must be 100%.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { type AnyMachineSnapshot, createActor, fromPromise, type InspectionEvent, SimulatedClock } from 'xstate'
+import { type ConnectionInput, connectionMachine, type ConnectionState, type VerifyInput } from '../../machines/connection.js'
+import type { CloseReason, SessionClosedError, ZerostateError } from '../../src/errors.js'
+import type { Message } from '../../src/protocol/message.js'
+import { createServer } from '../../src/server.js'
+import type { Session } from '../../src/session.js'
+import { Coverage, transitionKey } from './coverage.js'
+import {
+  advanceTo,
+  coverEdges,
+  describeEvent,
+  describePath,
+  edgeTour,
+  expectState,
+  type ModelEvent,
+  type ModelOptions,
+  type ModelPath,
+  modelEvents,
+  nextTurn,
+  parseAfter,
+  parseInvoke,
+  simplePaths,
+  unique,
+  until,
+  walks,
+} from './paths.js'
+import { ActorLog, badFrame, frame, RawPeer, showLog } from './tcp.js'
+
+type Machine = typeof connectionMachine
+type Path = ModelPath<Machine>
+
+// ---------------------------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------------------------
+
+const HANDSHAKE_TIMEOUT = 5_000
+const credential = { id: 1, data: Buffer.from('credential') }
+
+/** Parameters of the events: every protocol error, both ways a peer goes, both verify verdicts. */
+const EVENTS = modelEvents(connectionMachine, {
+  'frame.received': [{ frame: credential }],
+  'frame.invalid': [{ reason: 'frame-too-small' }, { reason: 'frame-too-large' }, { reason: 'bad-checksum' }],
+  'socket.closed': [{ reason: 'client-closed' }, { reason: 'reset' }],
+  'xstate.done.actor': [{ output: true }, { output: false }],
+})
+
+/** Together these reach every state and transition: zero's mode, a plain handshake, a verified one. */
+const CONFIGS: { name: string; input: ConnectionInput }[] = [
+  { name: 'handshake off', input: { sessionId: 'model', handshake: false, handshakeTimeout: HANDSHAKE_TIMEOUT } },
+  { name: 'handshake', input: { sessionId: 'model', handshake: true, verify: false, handshakeTimeout: HANDSHAKE_TIMEOUT } },
+  { name: 'handshake + verify', input: { sessionId: 'model', handshake: true, verify: true, handshakeTimeout: HANDSHAKE_TIMEOUT } },
+]
+
+const modelOf = (input: ConnectionInput): ModelOptions<Machine> => ({ input, events: EVENTS })
+
+/** The state names the server reports (`session.state`): handshake substates read as `handshake`. */
+function flat(snapshot: AnyMachineSnapshot): ConnectionState {
+  return typeof snapshot.value === 'string' ? (snapshot.value as ConnectionState) : 'handshake'
+}
+
+const isVerifying = (snapshot: AnyMachineSnapshot): boolean => snapshot.matches({ handshake: 'verifying' })
+
+/** The payload of XState's internal invoke events, which the machine's event type does not list. */
+function outputOf(event: object): boolean {
+  return (event as { output?: unknown }).output === true
+}
+
+function errorOf(event: object): unknown {
+  return (event as { error?: unknown }).error
+}
+
+/** What the machine's delays resolve to in a state. */
+function delayOf(name: string, snapshot: AnyMachineSnapshot): number {
+  if (name === 'handshakeTimeout') return (snapshot.context as { handshakeTimeout: number }).handshakeTimeout
+  throw new Error(`the model test does not know the delay ${name}: add it to delayOf`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Pure runs: the machine alone, delays on a SimulatedClock, verify as a promise we settle
+// ---------------------------------------------------------------------------------------------
+
+const pureCoverage = new Coverage(connectionMachine)
+let purePaths = 0
+
+async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
+  const where = (i: number) => `${describePath(path)} [step ${i}: ${describeEvent(path.steps[i]!.event)}]`
+  const clock = new SimulatedClock()
+  const invoked = new Map<string, { resolve: (output: boolean) => void; reject: (error: unknown) => void }>()
+  const calls: string[] = []
+  const logic = connectionMachine.provide({
+    actions: {
+      activate: () => void calls.push('activate'),
+      probe: () => void calls.push('probe'),
+      release: ({ context }) => void calls.push(`release:${context.reason}`),
+    },
+    actors: {
+      verify: fromPromise<boolean, VerifyInput>(({ self }) => new Promise((resolve, reject) => invoked.set(self.id, { resolve, reject }))),
+    },
+  })
+  // When each state node was last entered, for delays measured from the entry of their state.
+  const enteredAt = new Map<string, number>()
+  let inside = new Set<string>()
+  const inspect = (event: InspectionEvent) => {
+    pureCoverage.observe(event)
+    if (event.type !== '@xstate.microstep') return
+    const now = new Set((event.snapshot as AnyMachineSnapshot)._nodes.map((node) => node.id))
+    for (const id of now) if (!inside.has(id)) enteredAt.set(id, clock.now())
+    inside = now
+  }
+  const actor = createActor(logic, { input, clock, inspect })
+  actor.start()
+  const steps = path.steps
+  expectState(actor.getSnapshot(), steps[0]!.state, () => where(0))
+  for (let i = 1; i < steps.length; i++) {
+    const event = steps[i]!.event
+    const after = parseAfter(event.type)
+    const invoke = parseInvoke(event.type)
+    if (after) {
+      // The deadline passes on the clock; nothing happens one ms before it.
+      const deadline = enteredAt.get(after.stateId)! + delayOf(after.delay, actor.getSnapshot())
+      advanceTo(clock, deadline, () => expectState(actor.getSnapshot(), steps[i - 1]!.state, () => `${where(i)}, 1 ms before the deadline`))
+    } else if (invoke) {
+      const promise = invoked.get(invoke.id)
+      expect(promise, `${where(i)}: the invoked actor ${invoke.id} runs`).toBeDefined()
+      if (invoke.kind === 'done') promise!.resolve(outputOf(event))
+      else promise!.reject(errorOf(event))
+      await nextTurn()
+    } else {
+      actor.send(event)
+    }
+    expectState(actor.getSnapshot(), steps[i]!.state, () => where(i))
+  }
+  // The injected actions ran as the path says: one probe per entry into heartbeatMissed, one
+  // activate per arrival in active from the handshake, one release with the reason at the end.
+  const states = steps.map((step) => step.state)
+  const expected: string[] = []
+  for (let i = 0; i < states.length; i++) {
+    const previous = i > 0 ? flat(states[i - 1]!) : 'opening'
+    const current = flat(states[i]!)
+    if (current === 'active' && (previous === 'opening' || previous === 'handshake')) expected.push('activate')
+    if (current === 'heartbeatMissed' && previous !== 'heartbeatMissed') expected.push('probe')
+    if (current === 'closed' && previous !== 'closed') expected.push(`release:${(states[i]!.context as { reason: string }).reason}`)
+  }
+  expect(calls, `${describePath(path)}: injected actions`).toEqual(expected)
+  actor.stop()
+  purePaths++
+}
+
+describe('connection machine: generated paths on the pure machine', () => {
+  for (const config of CONFIGS) {
+    const model = modelOf(config.input)
+    const paths = unique([...edgeTour(connectionMachine, model), ...simplePaths(connectionMachine, model), ...walks(connectionMachine, model, 10)])
+    it(`${config.name}: ${paths.length} paths (edge tour, simple paths, walks of up to 10 events)`, async () => {
+      for (const path of paths) await replayPure(path, config.input)
+    })
+  }
+
+  it('covers every state and transition of the definition', () => {
+    const line = pureCoverage.line('connection (pure)')
+    console.log(`${line} (${purePaths} paths)`)
+    expect(pureCoverage.complete, line).toBe(true)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// 2. TCP runs: a real server on 127.0.0.1, every event produced by its real cause
+// ---------------------------------------------------------------------------------------------
+
+const HEARTBEAT = { interval: 1_000, timeout: 3_000 }
+/** The server's sweep period: a quarter of the shortest heartbeat delay (see src/server.ts). */
+const SWEEP = Math.max(1, Math.floor(Math.min(HEARTBEAT.interval, HEARTBEAT.timeout - HEARTBEAT.interval) / 4))
+/** Frames per second before `rate-limited`; a path sends far fewer, a flood far more. */
+const RATE = 8
+const MAX_BUFFERED = 256
+
+/**
+ * Edges the server cannot produce by design, with why. While `verify` runs the session stops
+ * reading its socket (src/serverSession.ts, PAUSED_VERIFY), so frames sent after the credential are
+ * not decoded until verify settles and the rate check never sees them. (A FIN and a RST are still
+ * reported; a bad frame in the same write as the credential is decoded in the same read, so
+ * `frame.invalid` while verifying is produced that way.)
+ */
+function unrealizable(from: AnyMachineSnapshot, event: ModelEvent<Machine>): string | undefined {
+  if (isVerifying(from) && event.type === 'rate.exceeded') return 'frames are not read while verify runs'
+  return undefined
+}
+
+function realizable(path: Path): boolean {
+  return path.steps.every((step, i) => i === 0 || unrealizable(path.steps[i - 1]!.state, step.event) === undefined)
+}
+
+const tcpCoverage = new Coverage(connectionMachine)
+const tcpPaths: { config: (typeof CONFIGS)[number]; path: Path }[] = []
+const skipped: string[] = []
+{
+  const all = CONFIGS.flatMap((config) => edgeTour(connectionMachine, modelOf(config.input)).map((path) => ({ config, path })))
+  for (const { path } of all) {
+    for (let i = 1; i < path.steps.length; i++) {
+      const why = unrealizable(path.steps[i - 1]!.state, path.steps[i]!.event)
+      if (why !== undefined) skipped.push(`${JSON.stringify(path.steps[i - 1]!.state.value)} --${describeEvent(path.steps[i]!.event)}: ${why}`)
+    }
+  }
+  // One path per edge is plenty over TCP: keep the fewest paths that still take every edge.
+  const view = (snapshot: AnyMachineSnapshot) => [snapshot.value, (snapshot.context as { reason: unknown }).reason]
+  const realizablePaths = all.filter(({ path }) => realizable(path))
+  const kept = new Set(coverEdges(realizablePaths.map(({ path }) => path), view))
+  tcpPaths.push(...realizablePaths.filter(({ path }) => kept.has(path)))
+}
+
+/** How the verify hook answers, written into the credential: the path's next step decides. */
+function verdict(next: ModelEvent<Machine> | undefined): string {
+  const invoke = next ? parseInvoke(next.type) : undefined
+  if (invoke?.kind === 'error') return 'throw'
+  if (invoke?.kind === 'done') return outputOf(next!) ? 'accept' : 'reject'
+  return 'hold' // something else happens while verify is still running
+}
+
+function verifyHook(_session: Session, message: Message): boolean | Promise<boolean> {
+  const word = Buffer.from(message.data).toString()
+  if (word === 'accept') return true
+  if (word === 'reject') return false
+  if (word === 'throw') throw new Error('model: verify threw')
+  return new Promise<boolean>(() => {}) // hold: never settles
+}
+
+/** Close reasons after which the server ends the connection with a FIN after flushing (not abrupt). */
+const GRACEFUL: ReadonlySet<CloseReason> = new Set(['handshake-timeout', 'handshake-rejected', 'frame-too-small', 'frame-too-large', 'bad-checksum', 'kicked', 'server-stopping'])
+
+async function replayTcp(config: (typeof CONFIGS)[number], path: Path): Promise<void> {
+  const steps = path.steps
+  const clock = new SimulatedClock()
+  const log = new ActorLog()
+  const errors: ZerostateError[] = []
+  const connects: Session[] = []
+  const disconnects: { session: Session; error: SessionClosedError }[] = []
+  const server = createServer({
+    clock,
+    heartbeat: HEARTBEAT,
+    handshake: config.input.handshake,
+    handshakeTimeout: HANDSHAKE_TIMEOUT,
+    verify: config.input.verify ? verifyHook : undefined,
+    maxBufferedBytes: MAX_BUFFERED,
+    maxMessagesPerSecond: RATE,
+    inspect: (event) => {
+      log.observe(event)
+      tcpCoverage.observe(event)
+    },
+  })
+  server.onConnect((session) => void connects.push(session))
+  server.onDisconnect((session, error) => void disconnects.push({ session, error }))
+  server.onError((error) => void errors.push(error))
+  let stopping: Promise<void> | null = null
+  let peer: RawPeer | null = null
+  try {
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 })
+    const acceptedAt = clock.now()
+    peer = await RawPeer.connect(port)
+    const client = peer
+    await until(() => connects.length === 1, () => 'onConnect for the peer')
+    const session = connects[0]!
+    const records = () => log.of(`session:${session.id}`)
+    const where = (i: number) => `${config.name}: ${describePath(path)} [step ${i}: ${describeEvent(steps[i]!.event)}]\nactor log:\n${showLog(records())}`
+
+    /** The server's actor took step i: same event, same state, same close reason. */
+    const expectStep = async (i: number) => {
+      await until(() => records().length > i, () => `the session actor never took ${where(i)}`)
+      const record = records()[i]!
+      const expected = steps[i]!.state
+      expect(record.event.type, where(i)).toBe(steps[i]!.event.type)
+      expect({ value: record.snapshot.value, reason: record.snapshot.context.reason }, where(i)).toEqual({
+        value: expected.value,
+        reason: (expected.context as { reason: unknown }).reason,
+      })
+    }
+
+    /** Advances the clock one sweep period at a time, letting I/O settle, until `done`. */
+    const sweepUntil = async (done: () => boolean, limit: number, what: string) => {
+      for (let n = 0; n < limit && !done(); n++) {
+        clock.increment(SWEEP)
+        await nextTurn()
+      }
+      expect(done(), `${what} within ${limit} sweeps`).toBe(true)
+    }
+
+    /** Produces step i by its real cause; returns how many steps that cause produced. */
+    const cause = async (i: number): Promise<number> => {
+      const from = steps[i - 1]!.state
+      const event = steps[i]!.event
+      const next = steps[i + 1]?.event
+      // XState's internal events (delays, invokes) are not in the machine's event type.
+      const type: string = event.type
+      switch (event.type) {
+        case 'frame.received': {
+          if (!isVerifying(steps[i]!.state)) {
+            client.write(frame(1, 'hello'))
+            return 1
+          }
+          const credential = frame(1, verdict(next))
+          // Reading stops while verify runs: a bad frame has to come in the same read.
+          if (next !== undefined && next.type === 'frame.invalid') {
+            client.write(Buffer.concat([credential, badFrame(next.reason)]))
+            return 2
+          }
+          client.write(credential)
+          // A verdict the credential asks for follows by itself.
+          return next !== undefined && parseInvoke(next.type) ? 2 : 1
+        }
+        case 'frame.invalid':
+          client.write(badFrame(event.reason))
+          return 1
+        case 'socket.closed':
+          if (event.reason === 'reset') client.reset()
+          else client.end()
+          return 1
+        case 'outbound.overflow':
+          expect(server.unicast(session.id, { id: 7, data: Buffer.alloc(1024, 7) }), 'unicast past maxBufferedBytes').toBe(false)
+          return 1
+        case 'rate.exceeded':
+          client.write(Buffer.concat(Array.from({ length: RATE * 2 + 1 }, () => frame(2, 'flood'))))
+          return 1
+        case 'session.kick':
+          session.close('model test')
+          return 1
+        case 'server.stop':
+          stopping = server.stop()
+          return 1
+        case 'heartbeat.missed':
+          await sweepUntil(() => session.state !== 'active', HEARTBEAT.interval / SWEEP + 2, 'heartbeatMissed')
+          return 1
+        case 'heartbeat.timeout':
+          // From active in one jump (one sweep sees the whole silence); from heartbeatMissed by sweeps.
+          if (flat(from) === 'active') clock.increment(HEARTBEAT.timeout)
+          else await sweepUntil(() => session.state === 'closed', HEARTBEAT.timeout / SWEEP + 2, 'heartbeat-timeout')
+          return 1
+      }
+      const after = parseAfter(type)
+      if (after?.delay === 'handshakeTimeout') {
+        advanceTo(clock, acceptedAt + HANDSHAKE_TIMEOUT, () => expect(session.state, `${where(i)}, 1 ms before the deadline`).toBe('handshake'))
+        return 1
+      }
+      throw new Error(`no real cause for ${type} over TCP: add one to the model test`)
+    }
+
+    await expectStep(0)
+    expect(session.state).toBe(flat(steps[0]!.state))
+    for (let i = 1; i < steps.length; ) {
+      const produced = await cause(i)
+      for (let j = i; j < i + produced; j++) await expectStep(j)
+      i += produced
+      const expected = flat(steps[i - 1]!.state)
+      await until(() => session.state === expected, () => `session.state ${session.state}, expected ${expected}: ${where(i - 1)}`)
+    }
+
+    // Nothing else happened to the session: the server sent its actor exactly the path's events.
+    for (let n = 0; n < 5; n++) await nextTurn()
+    expect(records().length, `extra events for the session actor:\n${showLog(records())}`).toBe(steps.length)
+
+    const final = path.state
+    const visitedMissed = steps.some((step) => flat(step.state) === 'heartbeatMissed')
+    if (flat(final) === 'closed') {
+      const reason = (final.context as { reason: CloseReason }).reason
+      await until(() => disconnects.length === 1, () => 'onDisconnect')
+      expect(disconnects[0]!.error.code, 'the reason onDisconnect received').toBe(reason)
+      expect(disconnects[0]!.session).toBe(session)
+      await until(() => client.closed, () => `the peer sees the connection closed (${reason})`)
+      if (GRACEFUL.has(reason)) expect(client.ending, `${reason}: the server ends with a FIN`).toBe('server-fin')
+      if (reason === 'client-closed' || reason === 'reset') expect(client.ending).toBe('client')
+    } else {
+      expect(disconnects, 'no onDisconnect for an open session').toEqual([])
+      expect(client.closed, 'the peer is still connected').toBe(false)
+    }
+    await until(() => !visitedMissed || client.frames().some((f) => f.id === 0), () => 'a heartbeat probe reached the peer')
+    const heartbeats = client.frames().filter((f) => f.id === 0)
+    if (visitedMissed) expect(heartbeats.length, 'heartbeat probes (12-byte frames, id 0)').toBeGreaterThan(0)
+    for (const heartbeat of heartbeats) expect(heartbeat.data.length).toBe(0)
+    expect(
+      client.frames().some((f) => f.data.length === 1024),
+      'the message that overflowed was never written',
+    ).toBe(false)
+    expect(errors, 'no handler errors').toEqual([])
+  } finally {
+    peer?.destroy()
+    await (stopping ?? server.stop())
+  }
+}
+
+describe('connection machine: the edge tour over TCP, every event from its real cause', () => {
+  afterAll(() => {
+    if (skipped.length > 0) console.log(`not producible over TCP (by design), skipped:\n  ${[...new Set(skipped)].join('\n  ')}`)
+  })
+
+  for (const { config, path } of tcpPaths) {
+    it(`${config.name}: ${describePath(path)}`, async () => {
+      await replayTcp(config, path)
+    })
+  }
+
+  it('covers every state and transition of the definition on the real server', () => {
+    const line = tcpCoverage.line('connection (tcp)')
+    console.log(`${line} (${tcpPaths.length} paths)`)
+    expect(tcpCoverage.complete, line).toBe(true)
+  })
+
+  it('the skipped edge really cannot be produced: a flood sent while verify runs goes unread', async () => {
+    const clock = new SimulatedClock()
+    const log = new ActorLog()
+    const connects: Session[] = []
+    const disconnects: CloseReason[] = []
+    const server = createServer({ clock, heartbeat: HEARTBEAT, handshakeTimeout: HANDSHAKE_TIMEOUT, verify: verifyHook, maxMessagesPerSecond: RATE, inspect: log.observe })
+    server.onConnect((session) => void connects.push(session))
+    server.onDisconnect((_, error) => void disconnects.push(error.code))
+    const { port } = await server.listen({ port: 0 })
+    const peer = await RawPeer.connect(port)
+    try {
+      await until(() => connects.length === 1, () => 'a session')
+      const records = () => log.of(`session:${connects[0]!.id}`)
+      peer.write(frame(1, 'hold'))
+      await until(() => records().length === 2, () => 'verifying')
+      peer.write(Buffer.concat(Array.from({ length: RATE * 4 }, () => frame(2, 'flood'))))
+      for (let n = 0; n < 20; n++) await nextTurn()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(connects[0]!.state).toBe('handshake')
+      expect(records().length, `no event after the credential:\n${showLog(records())}`).toBe(2)
+      // It ends at the handshake deadline, not as rate-limited.
+      clock.increment(HANDSHAKE_TIMEOUT)
+      await until(() => disconnects.length === 1, () => 'closed')
+      expect(disconnects).toEqual(['handshake-timeout'])
+    } finally {
+      peer.destroy()
+      await server.stop()
+    }
+  })
+
+  it('coverage notices what a run did not take, so an untested transition fails the suite', () => {
+    const coverage = new Coverage(connectionMachine)
+    const actor = createActor(connectionMachine, { input: { sessionId: 's', handshake: false }, inspect: coverage.observe })
+    actor.start()
+    actor.send({ type: 'session.kick' })
+    const { states, transitions } = coverage.report()
+    expect(states.covered).toBe(4) // connection, opening, active, closed
+    expect(states.missing).toContain('connection.heartbeatMissed')
+    expect(transitions.covered).toBe(2) // opening --always#1, connection --session.kick#0
+    expect(transitions.missing).toContain('connection.active --heartbeat.missed#0')
+    expect(coverage.complete).toBe(false)
+  })
+
+  it('enumerates transitions the same way on the provided machines the server runs', () => {
+    // Keys, not identities: provide() copies every transition object.
+    const provided = connectionMachine.provide({})
+    expect(new Coverage(provided).transitionKeys).toEqual(new Coverage(connectionMachine).transitionKeys)
+    expect(transitionKey(provided.root.transitions.get('session.kick')![0]!)).toBe('connection --session.kick#0')
+  })
+})
