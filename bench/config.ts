@@ -1,0 +1,50 @@
+import type { LoadShape, Window } from './messages.js'
+
+/** Sizes and durations of one bench mode. Scenario shapes are issue 3's; only durations differ. */
+export interface BenchConfig {
+  mode: 'quick' | 'full'
+  /** Each figure is the median over this many runs, each against a fresh server process. */
+  runs: number
+  throughput: { shape: LoadShape; window: Window }
+  latency: { connections: number; payloadSize: number; window: Window }
+  bulk: { shape: LoadShape; window: Window }
+  /** Idle-memory checkpoints, ascending; the first one also hosts the heartbeat and broadcast scenarios. */
+  idleSessions: number[]
+  /** Sessions awaiting their first echo at once while a pool opens. */
+  openConcurrency: number
+  connectSessions: number
+  heartbeat: {
+    /** Wait after the broadcast (the last write to every session) so the window holds whole heartbeat rounds. */
+    settleMs: number
+    /** CPU is measured over this window and reported per 10 s. */
+    windowMs: number
+  }
+  broadcastPayloadSize: number
+  storm: { saturate: LoadShape; leadMs: number; count: number; payloadSize: number; timeoutMs: number }
+}
+
+const THROUGHPUT: LoadShape = { connections: 100, inFlight: 16, payloadSize: 64 }
+/** The issue fixes the payload; 4 frames in flight per connection keeps bulk bandwidth-bound, not latency-bound. */
+const BULK: LoadShape = { connections: 10, inFlight: 4, payloadSize: 64 * 1024 }
+
+export const REPORT_HEARTBEAT_PER_MS = 10_000
+
+export function benchConfig(mode: 'quick' | 'full', fiftyK: boolean): BenchConfig {
+  const quick = mode === 'quick'
+  return {
+    mode,
+    runs: 3,
+    throughput: { shape: THROUGHPUT, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 1_000, durationMs: 10_000 } },
+    latency: { connections: 1_000, payloadSize: 64, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 500, durationMs: 3_000 } },
+    bulk: { shape: BULK, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 500, durationMs: 3_000 } },
+    idleSessions: fiftyK && !quick ? [10_000, 50_000] : [10_000],
+    openConcurrency: 256,
+    connectSessions: 5_000,
+    // zerostate sweeps every interval/4 (1.25 s): a round falls 5–6.25 s after the last write.
+    // The quick window, 1.5–6.5 s after it, holds one round; the full one, 2.5–12.5 s, holds two.
+    heartbeat: quick ? { settleMs: 1_500, windowMs: 5_000 } : { settleMs: 2_500, windowMs: 10_000 },
+    broadcastPayloadSize: 64,
+    // A connection with no echo by the timeout counts as the timeout: the p99 then reads as a floor.
+    storm: { saturate: THROUGHPUT, leadMs: quick ? 300 : 500, count: 1_000, payloadSize: 64, timeoutMs: quick ? 5_000 : 10_000 },
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Child process: a load generator, on the core the server does not have. It opens raw node:net
+ * sockets and sends precomputed frames, so that what is measured is the server. Started (twice)
+ * by bench/generators.ts.
+ */
+import { epochNow } from './clock.js'
+import { EchoLoad } from './load/echo-load.js'
+import { IdlePool } from './load/idle-pool.js'
+import { measureLatency } from './load/latency.js'
+import { connectBurst } from './load/connect-burst.js'
+import { measureRate } from './load/window.js'
+import type { GeneratorCalls } from './messages.js'
+import { serveRpc } from './rpc.js'
+
+const idle = new IdlePool()
+/** The login storm's saturating load, which runs while another generator process connects. */
+let background: { load: EchoLoad; startedAt: number } | null = null
+
+serveRpc<GeneratorCalls>({
+  echo: async ({ port, shape, window }) => {
+    const load = new EchoLoad(port, shape)
+    await load.start()
+    const { rate, generatorCpu } = await measureRate(window, () => load.received)
+    load.close()
+    load.tracker.check('echo load')
+    return { framesPerSec: rate, payloadBytesPerSec: rate * shape.payloadSize, generatorCpu }
+  },
+  latency: ({ port, connections, payloadSize, window }) => measureLatency(port, connections, payloadSize, window),
+  'idle-open': async ({ port, count, concurrency, timeoutMs }) => {
+    const startedAt = epochNow()
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`idle-open: ${count} sessions not all echoed after ${timeoutMs} ms`)), timeoutMs)
+    })
+    try {
+      await Promise.race([idle.add(port, count, concurrency), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+    return { startedAt, doneAt: epochNow() }
+  },
+  'idle-stats': () => ({ open: idle.open, heartbeats: idle.heartbeats, closedByServer: idle.tracker.unexpected }),
+  'idle-reset-broadcast': () => {
+    idle.resetBroadcast()
+    return {}
+  },
+  'idle-wait-broadcast': async ({ expected, timeoutMs }) => {
+    await idle.waitBroadcast(expected, timeoutMs)
+    return { received: idle.broadcastsReceived, lastAt: idle.lastBroadcast }
+  },
+  'idle-close': () => {
+    idle.close()
+    return {}
+  },
+  reset: () => {
+    idle.close()
+    background?.load.close()
+    background = null
+    return {}
+  },
+  'load-start': async ({ port, shape }) => {
+    background?.load.close()
+    const load = new EchoLoad(port, shape)
+    await load.start()
+    background = { load, startedAt: performance.now() }
+    return {}
+  },
+  'load-stop': () => {
+    if (!background) throw new Error('load-stop: no load running')
+    const { load, startedAt } = background
+    background = null
+    load.close()
+    load.tracker.check('background load')
+    return { framesPerSec: (load.received * 1000) / (performance.now() - startedAt) }
+  },
+  'connect-burst': (args) => connectBurst(args),
+})

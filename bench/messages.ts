@@ -1,0 +1,73 @@
+/**
+ * The calls the orchestrator makes into its children. Times named `...At` are {@link epochNow}
+ * values, comparable across processes.
+ */
+
+export interface ServerStats {
+  rss: number
+  heapUsed: number
+  /** process.cpuUsage() user + system, in ms since the child started. */
+  cpuMs: number
+  /** Sessions the server holds right now. */
+  sessions: number
+  /** Sessions ever reported connected (zerostate: onConnect calls; ceiling: accepted sockets). */
+  connects: number
+}
+
+export type ServerCalls = {
+  listen: { args: Record<string, never>; result: { port: number } }
+  /** With `gc`, runs a full GC first, so `rss` reflects live memory. */
+  stats: { args: { gc: boolean }; result: ServerStats }
+  /** Resolves with the time the connect counter reached `target` (it may already have). */
+  'wait-connects': { args: { target: number; timeoutMs: number }; result: { at: number } }
+  /** Resolves once the server holds exactly `count` sessions, or with reached=false at the timeout. */
+  'wait-sessions': { args: { count: number; timeoutMs: number }; result: { reached: boolean; sessions: number } }
+  broadcast: { args: { id: number; size: number }; result: { at: number; reached: number } }
+  stop: { args: Record<string, never>; result: Record<string, never> }
+}
+
+/** A closed-loop echo load: each connection keeps `inFlight` frames of `payloadSize` bytes outstanding. */
+export interface LoadShape {
+  connections: number
+  inFlight: number
+  payloadSize: number
+}
+
+export interface Window {
+  warmupMs: number
+  durationMs: number
+}
+
+export interface Percentiles {
+  p50: number
+  p99: number
+  p999: number
+  max: number
+  count: number
+}
+
+export type GeneratorCalls = {
+  /** Echoed frames per second over the window. */
+  echo: { args: { port: number; shape: LoadShape; window: Window }; result: { framesPerSec: number; payloadBytesPerSec: number; generatorCpu: number } }
+  /** Round trips of one frame in flight per connection. */
+  latency: { args: { port: number; connections: number; payloadSize: number; window: Window }; result: Percentiles & { generatorCpu: number } }
+  /** Opens `count` sessions (each sends one frame and waits for its echo) and keeps them, answering heartbeats. */
+  'idle-open': { args: { port: number; count: number; concurrency: number; timeoutMs: number }; result: { startedAt: number; doneAt: number } }
+  'idle-stats': { args: Record<string, never>; result: { open: number; heartbeats: number; closedByServer: number } }
+  /** Forgets every broadcast seen so far. */
+  'idle-reset-broadcast': { args: Record<string, never>; result: Record<string, never> }
+  /** Resolves when `expected` idle sessions have each received a data frame since the reset. */
+  'idle-wait-broadcast': { args: { expected: number; timeoutMs: number }; result: { received: number; lastAt: number } }
+  'idle-close': { args: Record<string, never>; result: Record<string, never> }
+  /** Closes every connection this generator holds: a clean slate for the next server. */
+  reset: { args: Record<string, never>; result: Record<string, never> }
+  /** Starts a closed-loop echo load in the background; resolves once every connection is up. */
+  'load-start': { args: { port: number; shape: LoadShape }; result: Record<string, never> }
+  /** Stops the background load: its echoed frames per second since the start. */
+  'load-stop': { args: Record<string, never>; result: { framesPerSec: number } }
+  /** `count` new connections in one burst, each sending one frame: time from connect() to its echo. */
+  'connect-burst': {
+    args: { port: number; count: number; payloadSize: number; timeoutMs: number }
+    result: Percentiles & { incomplete: number }
+  }
+}

@@ -1,0 +1,87 @@
+import type { Figure, Figures, RunResult, ServerKind } from './figures.js'
+import { FIGURES } from './figures.js'
+import { median } from './stats.js'
+
+export type Medians = Record<ServerKind, Figures>
+
+interface Row {
+  figure: Figure
+  label: string
+  digits: number
+  /** Measured for zerostate only (the issue asks for no ceiling figure). */
+  zerostateOnly?: boolean
+  /** Issue 3's goal for this figure, checked against the medians. */
+  goal?: { text: string; of: 'ratio' | 'zerostate'; met(value: number): boolean }
+}
+
+const ROWS: Row[] = [
+  { figure: 'throughput', label: 'throughput, msg/s (100 conn x 16 in flight, 64 B)', digits: 0, goal: { text: 'ratio >= 0.7', of: 'ratio', met: (r) => r >= 0.7 } },
+  { figure: 'latencyP50', label: 'latency p50, ms (1000 conn x 1 in flight)', digits: 2 },
+  { figure: 'latencyP99', label: 'latency p99, ms', digits: 2, goal: { text: 'ratio <= 1.5', of: 'ratio', met: (r) => r <= 1.5 } },
+  { figure: 'latencyP999', label: 'latency p99.9, ms', digits: 2 },
+  { figure: 'bulk', label: 'bulk, MB/s echoed (10 conn x 4 x 64 KiB)', digits: 1, goal: { text: 'ratio >= 0.8', of: 'ratio', met: (r) => r >= 0.8 } },
+  { figure: 'bytesPerIdleSession10k', label: 'RSS per idle session @10k, bytes', digits: 0, goal: { text: '<= 8192 B', of: 'zerostate', met: (z) => z <= 8192 } },
+  { figure: 'bytesPerIdleSession50k', label: 'RSS per idle session @50k, bytes', digits: 0 },
+  { figure: 'connectRate', label: 'connect rate, sessions/s (5000)', digits: 0, goal: { text: '>= 5000/s', of: 'zerostate', met: (z) => z >= 5000 } },
+  { figure: 'heartbeatCpuMs', label: 'heartbeat CPU, ms per 10 s @10k idle', digits: 1, zerostateOnly: true, goal: { text: '< 200 ms (2%)', of: 'zerostate', met: (z) => z < 200 } },
+  { figure: 'heartbeatsPerSession', label: '  heartbeats per idle session per 10 s', digits: 2, zerostateOnly: true },
+  { figure: 'broadcastMs', label: 'broadcast 64 B to 10k, ms to the last', digits: 2 },
+  { figure: 'stormP99', label: 'login storm first echo p99, ms (1000 new)', digits: 1, goal: { text: '< 200 ms', of: 'zerostate', met: (z) => z < 200 } },
+]
+
+export function medians(results: RunResult[]): Medians {
+  const of = (server: ServerKind): Figures => {
+    const runs = results.filter((result) => result.server === server)
+    return Object.fromEntries(FIGURES.map((figure) => [figure, median(runs.map((run) => run.figures[figure]))])) as Figures
+  }
+  return { zerostate: of('zerostate'), ceiling: of('ceiling') }
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits))
+}
+
+function show(value: number, digits: number): string {
+  if (!Number.isFinite(value)) return '-'
+  return digits === 0 ? Math.round(value).toLocaleString('en-US') : value.toFixed(digits)
+}
+
+/** The side-by-side table: scenario, zerostate, ceiling, ratio (zerostate / ceiling), goal. */
+export function table(m: Medians): string {
+  const lines: string[][] = [['scenario', 'zerostate', 'ceiling', 'ratio', 'goal']]
+  for (const row of ROWS) {
+    const z = m.zerostate[row.figure]
+    const c = row.zerostateOnly ? Number.NaN : m.ceiling[row.figure]
+    if (!Number.isFinite(z) && !Number.isFinite(c)) continue
+    const ratio = z / c
+    const judged = row.goal?.of === 'ratio' ? ratio : z
+    const goal = row.goal ? `${row.goal.text}: ${!Number.isFinite(judged) ? '?' : row.goal.met(judged) ? 'met' : 'MISSED'}` : ''
+    lines.push([row.label, show(z, row.digits), show(c, row.digits), show(ratio, 2), goal])
+  }
+  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)))
+  return lines
+    .map((line, index) => {
+      const cells = line.map((cell, column) => (column === 0 || column === 4 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      const text = cells.join('  ').trimEnd()
+      return index === 0 ? `${text}\n${'-'.repeat(text.length)}` : text
+    })
+    .join('\n')
+}
+
+/** The one-line JSON of issue 3, exactly that shape; a figure that could not be measured is null. */
+export function summaryJson(m: Medians): string {
+  const z = m.zerostate
+  const c = m.ceiling
+  const pair = (figure: Figure, digits: number) => ({ zerostate: round(z[figure], digits), ceiling: round(c[figure], digits) })
+  const withRatio = (figure: Figure, digits: number) => ({ ...pair(figure, digits), ratio: round(z[figure] / c[figure], 3) })
+  return JSON.stringify({
+    throughput: withRatio('throughput', 0),
+    latencyP99: withRatio('latencyP99', 3),
+    bulk: withRatio('bulk', 1),
+    bytesPerIdleSession: pair('bytesPerIdleSession10k', 0),
+    connectRate: withRatio('connectRate', 0),
+    heartbeatCpuMs: { zerostate: round(z.heartbeatCpuMs, 1) },
+    broadcastMs: { zerostate: round(z.broadcastMs, 2) },
+    stormFirstEchoP99Ms: pair('stormP99', 1),
+  })
+}

@@ -1,0 +1,123 @@
+/**
+ * `npm run bench [-- --quick] [-- --json]`: zerostate and the node:net ceiling, side by side, under
+ * the same load generator. See bench/README.md.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { openFileHardLimit, placeProcesses, REPO_ROOT } from './children.js'
+import { benchConfig } from './config.js'
+import type { RunResult, ServerKind } from './figures.js'
+import { Generators } from './generators.js'
+import { measureServer } from './measure-server.js'
+import { medians, summaryJson, table } from './report.js'
+
+/** One process (server or generator) holds all 50,000 sockets of its side, plus a few of its own. */
+const FIFTY_K_FDS = 51_000
+
+interface Args {
+  quick: boolean
+  json: boolean
+  only: ServerKind | null
+  runs: number | null
+  profile: boolean
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, json: false, only: null, runs: null, profile: false }
+  for (const arg of argv) {
+    if (arg === '--quick') args.quick = true
+    else if (arg === '--json') args.json = true
+    else if (arg === '--only=zerostate' || arg === '--only=ceiling') args.only = arg.slice('--only='.length) as ServerKind
+    else if (arg === '--cpu-prof') args.profile = true
+    else if (/^--runs=[1-9]$/.test(arg)) args.runs = Number(arg.slice('--runs='.length))
+    else {
+      process.stderr.write(`unknown argument ${arg}\nusage: tsx bench/run.ts [--quick] [--json] [--only=zerostate|ceiling] [--runs=N] [--cpu-prof]\n`)
+      process.exit(2)
+    }
+  }
+  return args
+}
+
+/**
+ * The bench owns both cores while it runs; anything else running (a test suite, a build) shows up
+ * in the 1-minute load average and makes the figures noisy.
+ */
+function loadNote(when: string): string {
+  const load = os.loadavg()[0]!
+  return `load average ${when} the runs: ${load.toFixed(2)}${when === 'before' && load > 0.5 ? ' (other work on the machine: expect noise)' : ''}`
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2))
+  const started = performance.now()
+  const log = (line: string): void => {
+    process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`)
+  }
+
+  let servers: ServerKind[] = args.only ? [args.only] : ['zerostate', 'ceiling']
+  const problems: string[] = []
+  if (servers.includes('zerostate') && !existsSync(path.join(REPO_ROOT, 'src', 'index.ts'))) {
+    const text = 'zerostate cannot be measured: src/index.ts (its public API) does not exist yet; measuring the ceiling only'
+    process.stderr.write(`error: ${text}\n`)
+    problems.push(text)
+    servers = servers.filter((server) => server !== 'zerostate')
+  }
+
+  const fdLimit = openFileHardLimit()
+  const fiftyK = fdLimit >= FIFTY_K_FDS
+  const config = benchConfig(args.quick ? 'quick' : 'full', fiftyK)
+  if (args.runs) config.runs = args.runs
+  const placement = placeProcesses()
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+  const header = [
+    `zerostate bench, ${config.mode} run: ${config.runs} runs per server, medians; Node ${process.version}, ${cpu}, ${os.platform()}`,
+    `cores: ${placement.description}`,
+    ...(config.mode === 'full' && !fiftyK
+      ? [`50,000 idle sessions: skipped, the open-file hard limit is ${fdLimit} (< ${FIFTY_K_FDS}) and one process holds every session`]
+      : []),
+    ...(config.mode === 'quick' ? ['quick: shorter windows; heartbeat CPU measured over 5 s and scaled to 10 s'] : []),
+    loadNote('before'),
+  ]
+  for (const line of header) log(line)
+
+  const profileDir = args.profile ? path.join(REPO_ROOT, 'bench', 'results', 'profiles') : null
+  if (profileDir) log(`--cpu-prof: server profiles go to ${path.relative(REPO_ROOT, profileDir)}/ (the main thread's is the larger file in each run's folder; read it with tsx bench/profile-top.ts FILE)`)
+  const results: RunResult[] = []
+  const generators = new Generators(placement.loadCpu)
+  try {
+    for (let run = 1; run <= config.runs; run++) {
+      // Alternate the order, so drift over the run (heat, page cache) does not favour one server.
+      const order = run % 2 === 1 ? servers : [...servers].reverse()
+      for (const server of order) results.push(await measureServer(server, run, config, placement, generators, log, profileDir))
+    }
+  } finally {
+    await generators.end()
+  }
+  for (const result of results) for (const problem of result.problems) problems.push(`${result.server} run ${result.run}: ${problem}`)
+
+  const m = medians(results)
+  mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true })
+  const file = path.join(REPO_ROOT, 'bench', 'results', `${config.mode}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), header, config, results, medians: m, problems }, null, 2))
+
+  header.push(loadNote('after'))
+  const out: string[] = ['', ...header, '', table(m), '']
+  if (problems.length > 0) out.push('problems:', ...problems.map((problem) => `  - ${problem}`), '')
+  out.push(`took ${((performance.now() - started) / 1000).toFixed(0)} s; every run's figures: ${path.relative(REPO_ROOT, file)}`)
+  process.stdout.write(`${out.join('\n')}\n`)
+  const zerostateMeasured = servers.includes('zerostate') && servers.includes('ceiling')
+  if (args.json) {
+    if (zerostateMeasured) process.stdout.write(`${summaryJson(m)}\n`)
+    else process.stderr.write('--json: no JSON line, since both servers are needed for it\n')
+  }
+  return problems.length > 0 ? 1 : 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(1)
+  },
+)
