@@ -64,6 +64,20 @@ export class SessionClosedError extends ZerostateError {
   }
 }
 
+/**
+ * The error `onDisconnect` gets for a close zerostate observed rather than raised: a stack trace
+ * would point into the event loop and costs more than the rest of closing a session.
+ */
+export function closedError(reason: CloseReason): SessionClosedError {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new SessionClosedError(reason)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 /** A peer sent bytes that are not a valid frame; the decoder stops at the first one. */
 export class ProtocolError extends SessionClosedError {
   declare readonly code: ProtocolErrorCode

@@ -135,11 +135,12 @@ export class GameLoop {
     this.queue.push(kind, session, payload)
     if (this.queue.size >= this.options.maxPending) this.backlogged = true
     // While running, the drain loop picks the event up; waking the actor would be a wasted hop.
-    // The wake waits for a microtask: enqueue is often called from inside a connection actor's
-    // action, and a handler run there would see that actor's state from before its transition.
+    // The wake waits for the end of the event loop's I/O phase: every socket read in it is queued
+    // first and one drain runs them all (one actor hop per loop turn, not per read), and no
+    // handler runs inside a connection actor's action, where it would see that actor's old state.
     if (!this.wakeScheduled && this.actor.getSnapshot().value === 'idle') {
       this.wakeScheduled = true
-      queueMicrotask(this.wake)
+      setImmediate(this.wake)
     }
   }
 

@@ -62,6 +62,8 @@ export function createServer(options?: ServerOptions): Server {
   return new ZerostateServer(resolveOptions(options))
 }
 
+const LISTEN_BACKLOG = 4096
+
 /** Both machines name a server stop the same way, so one event object serves both. */
 const STOP = { type: 'server.stop' } as const
 
@@ -139,7 +141,9 @@ class ZerostateServer implements Server, SessionHost {
         reject(error)
       }
       this.net.once('error', onError)
-      this.net.listen(port, host, () => {
+      // A deep accept queue: during a login storm a full one drops SYNs, and each drop costs the
+      // client a one-second retransmit (the kernel caps it at net.core.somaxconn).
+      this.net.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.net.off('error', onError)
         // stop() came first: its stopAccepting closes the socket that just bound.
         if (this.state !== 'starting') {

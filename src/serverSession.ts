@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Actor } from 'xstate'
 import type { ConnectionEvent, ConnectionMachine, ConnectionState } from '../machines/connection.js'
-import { type CloseReason, SessionClosedError } from './errors.js'
+import { type CloseReason, closedError, SessionClosedError } from './errors.js'
 import type { GameLoop } from './gameLoop.js'
 import type { Sweepable } from './heartbeatSweep.js'
 import type { ResolvedOptions } from './options.js'
@@ -207,7 +207,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   release(reason: CloseReason): void {
     if (this.closeReason !== null) return
     this.closeReason = reason
-    this.closeError = this.cause?.code === reason ? this.cause : new SessionClosedError(reason)
+    this.closeError = this.cause?.code === reason ? this.cause : closedError(reason)
     this.held = null
     if (ABRUPT.has(reason)) {
       this.outbound = null
