@@ -6,7 +6,8 @@ import type { GameLoop } from './gameLoop.js'
 import type { Sweepable } from './heartbeatSweep.js'
 import type { ResolvedOptions } from './options.js'
 import { FrameDecoder } from './protocol/decoder.js'
-import { encodeFrame, HEARTBEAT_FRAME } from './protocol/encoder.js'
+import { OutboundQueue } from './outboundQueue.js'
+import { frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
 import { HEARTBEAT_ID, type Message } from './protocol/message.js'
 import type { Session, UserId } from './session.js'
 import type { PeerCloseReason, Transport, TransportSink } from './transport/transport.js'
@@ -55,8 +56,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   private store: Map<string, unknown> | null = null
   /** Frames read before the handshake completed; delivered on activation. */
   private held: Message[] | null = null
-  private outbound: Buffer[] | null = null
-  private outboundBytes = 0
+  private readonly outbound = new OutboundQueue()
   private paused = 0
   private lastSeen: number
   private lastWrite: number
@@ -101,8 +101,9 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   send(message: Message): boolean {
-    if (this.closeReason !== null) return false
-    return this.queue(encodeFrame(message.id, message.data))
+    if (!this.reserve(frameLength(message.data.length))) return false
+    this.outbound.encode(message.id, message.data)
+    return true
   }
 
   close(detail?: string): void {
@@ -113,31 +114,33 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /** Queues an encoded frame; broadcast shares one buffer between every session it reaches. */
   queue(frame: Buffer): boolean {
+    if (!this.reserve(frame.length)) return false
+    this.outbound.append(frame)
+    return true
+  }
+
+  /**
+   * Makes room for `length` more bytes, or closes the session with `slow-consumer` when the peer
+   * is so far behind that they would pass `maxBufferedBytes`.
+   */
+  private reserve(length: number): boolean {
     if (this.closeReason !== null) return false
-    const bytes = this.outboundBytes + frame.length
-    if (this.transport.writableLength + bytes > this.host.options.maxBufferedBytes) {
+    const queued = this.outbound.bytes
+    if (this.transport.writableLength + queued + length > this.host.options.maxBufferedBytes) {
       this.actor.send(OVERFLOW)
       return false
     }
-    this.outboundBytes = bytes
-    if (this.outbound === null) {
-      this.outbound = [frame]
+    if (queued === 0) {
       this.lastWrite = this.host.options.clock.now()
       this.host.scheduleFlush(this)
-    } else {
-      this.outbound.push(frame)
     }
     return true
   }
 
   /** Writes everything queued in one write: one syscall per session per tick, not per frame. */
   flush(): void {
-    const outbound = this.outbound
-    if (outbound === null) return
-    this.outbound = null
-    const data = outbound.length === 1 ? outbound[0]! : Buffer.concat(outbound, this.outboundBytes)
-    this.outboundBytes = 0
-    if (!this.transport.write(data)) this.pause(PAUSED_BACKPRESSURE)
+    if (this.outbound.bytes === 0) return
+    if (!this.transport.write(this.outbound.take())) this.pause(PAUSED_BACKPRESSURE)
   }
 
   onData(chunk: Buffer): void {
@@ -210,7 +213,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.closeError = this.cause?.code === reason ? this.cause : closedError(reason)
     this.held = null
     if (ABRUPT.has(reason)) {
-      this.outbound = null
+      if (this.outbound.bytes > 0) this.outbound.take()
       this.transport.destroy()
     } else {
       this.flush()

@@ -72,8 +72,14 @@ export class SocketTransport implements Transport {
     return this.socket.writableLength
   }
 
-  write(data: Buffer): boolean {
-    return this.socket.write(data)
+  write(data: Buffer | Buffer[]): boolean {
+    if (!Array.isArray(data)) return this.socket.write(data)
+    const socket = this.socket
+    socket.cork()
+    let ok = true
+    for (const chunk of data) ok = socket.write(chunk)
+    socket.uncork()
+    return ok
   }
 
   pause(): void {

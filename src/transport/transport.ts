@@ -6,8 +6,8 @@ export interface Transport {
   readonly remoteAddress: string
   /** Bytes accepted by `write` and not yet handed to the kernel. */
   readonly writableLength: number
-  /** Returns false when the caller should wait for `onDrain` before writing more. */
-  write(data: Buffer): boolean
+  /** Writes one buffer, or several in one vectored write. False: wait for `onDrain` before writing more. */
+  write(data: Buffer | Buffer[]): boolean
   pause(): void
   resume(): void
   /** Sends what is queued, then closes; a peer that never finishes the close is cut off. */

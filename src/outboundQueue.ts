@@ -1,0 +1,79 @@
+import { frameLength, writeFrame } from './protocol/encoder.js'
+
+/**
+ * Below this, frames are encoded (or copied) into one shared buffer; 2 KiB still comes from
+ * Node's buffer pool, so a tick's worth of small frames costs one cheap slice and no copy later.
+ */
+const OPEN_SIZE = 2048
+/** Pre-encoded frames above this are queued by reference: a big broadcast is never copied per session. */
+const COPY_LIMIT = 512
+
+/**
+ * What one session will write at the end of this tick. Small frames are encoded in place, back to
+ * back, so the tick ends in a single write of one buffer, as a hand-written echo server would do;
+ * larger ones join the list and go out in one corked (vectored) write.
+ */
+export class OutboundQueue {
+  /** Bytes queued. */
+  bytes = 0
+  private open: Buffer | null = null
+  private openLength = 0
+  private sealed: Buffer[] | null = null
+
+  encode(id: number, data: Uint8Array): void {
+    const length = frameLength(data.length)
+    if (length > OPEN_SIZE) {
+      const frame = Buffer.allocUnsafe(length)
+      writeFrame(frame, 0, id, data)
+      this.seal(frame)
+    } else {
+      this.openLength = writeFrame(this.room(length), this.openLength, id, data)
+    }
+    this.bytes += length
+  }
+
+  /** Queues a frame that is already encoded; it must not change until written. */
+  append(frame: Buffer): void {
+    if (frame.length > COPY_LIMIT) {
+      this.seal(frame)
+    } else {
+      const open = this.room(frame.length)
+      this.openLength += frame.copy(open, this.openLength)
+    }
+    this.bytes += frame.length
+  }
+
+  /** Everything queued, in order, as one buffer or a list; the queue is empty afterwards. */
+  take(): Buffer | Buffer[] {
+    let taken: Buffer | Buffer[]
+    if (this.sealed === null) {
+      taken = this.open!.subarray(0, this.openLength)
+    } else {
+      if (this.openLength > 0) this.sealed.push(this.open!.subarray(0, this.openLength))
+      taken = this.sealed.length === 1 ? this.sealed[0]! : this.sealed
+    }
+    this.open = null
+    this.openLength = 0
+    this.sealed = null
+    this.bytes = 0
+    return taken
+  }
+
+  /** The open buffer, with room for `length` more bytes. */
+  private room(length: number): Buffer {
+    if (this.open !== null && this.openLength + length <= this.open.length) return this.open
+    if (this.openLength > 0) (this.sealed ??= []).push(this.open!.subarray(0, this.openLength))
+    this.open = Buffer.allocUnsafe(OPEN_SIZE)
+    this.openLength = 0
+    return this.open
+  }
+
+  private seal(frame: Buffer): void {
+    if (this.openLength > 0) {
+      ;(this.sealed ??= []).push(this.open!.subarray(0, this.openLength))
+      this.open = null
+      this.openLength = 0
+    }
+    ;(this.sealed ??= []).push(frame)
+  }
+}
