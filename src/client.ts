@@ -3,7 +3,7 @@ import { OptionError, type ProtocolErrorCode } from './errors.js'
 import { type Clock, positiveInteger, systemClock } from './options.js'
 import { FrameDecoder } from './protocol/decoder.js'
 import { encodeFrame, HEARTBEAT_FRAME } from './protocol/encoder.js'
-import { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID, type Message } from './protocol/message.js'
+import { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID, isMessage, type Message } from './protocol/message.js'
 
 export interface ClientOptions {
   /** @default '127.0.0.1' */
@@ -22,7 +22,7 @@ export type ClientCloseReason = 'client-closed' | 'server-closed' | 'reset' | Pr
 
 /** The client end of a zerostate (or zero) connection. */
 export interface Client {
-  /** Queues a frame; frames sent in one tick go out in one write. False once closed. */
+  /** Queues a frame; frames sent in one tick go out in one write. False once closed, or for a message that is not a frame. */
   send(message: Message): boolean
   /** Receives every message but heartbeats; without a handler, messages wait for {@link Client.receive}. */
   onMessage(handler: (message: Message) => void): void
@@ -99,7 +99,7 @@ class ZerostateClient implements Client {
   }
 
   send(message: Message): boolean {
-    return this.write(encodeFrame(message.id, message.data))
+    return isMessage(message) && this.write(encodeFrame(message.id, message.data))
   }
 
   onMessage(handler: (message: Message) => void): void {

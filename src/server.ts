@@ -7,7 +7,7 @@ import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoo
 import { HeartbeatSweep } from './heartbeatSweep.js'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js'
 import { encodeFrame } from './protocol/encoder.js'
-import type { Message } from './protocol/message.js'
+import { isMessage, type Message } from './protocol/message.js'
 import { ServerSession, type SessionHost } from './serverSession.js'
 import type { Session } from './session.js'
 import { SocketTransport } from './transport/socketTransport.js'
@@ -169,6 +169,7 @@ class ZerostateServer implements Server, SessionHost {
   }
 
   broadcast(message: Message): number {
+    if (!isMessage(message)) return 0
     // Encoded once: every session queues the same buffer.
     const frame = encodeFrame(message.id, message.data)
     let reached = 0

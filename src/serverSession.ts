@@ -8,7 +8,7 @@ import type { ResolvedOptions } from './options.js'
 import { FrameDecoder } from './protocol/decoder.js'
 import { OutboundQueue } from './outboundQueue.js'
 import { frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
-import { HEARTBEAT_ID, type Message } from './protocol/message.js'
+import { HEARTBEAT_ID, isMessage, type Message } from './protocol/message.js'
 import type { Session, UserId } from './session.js'
 import type { PeerCloseReason, Transport, TransportSink } from './transport/transport.js'
 
@@ -101,7 +101,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   send(message: Message): boolean {
-    if (!this.reserve(frameLength(message.data.length))) return false
+    if (!isMessage(message) || !this.reserve(frameLength(message.data.length))) return false
     this.outbound.encode(message.id, message.data)
     return true
   }

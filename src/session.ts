@@ -22,7 +22,8 @@ export interface Session {
   delete(key: string): boolean
   /**
    * Queues a frame; frames queued in one tick go out in one write. Returns false, and drops the
-   * message, once the session is closed. Never throws.
+   * message, once the session is closed or when `message` is not a frame (an int32 id and a
+   * `Uint8Array`). Never throws.
    */
   send(message: Message): boolean
   /** Closes the session with `kicked` after writing what is already queued; `detail` joins the error message. */

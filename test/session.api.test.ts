@@ -6,6 +6,7 @@ import { connect as connectSocket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanup, frame, openClient, RawPeer, roundTrip, startServer } from './helpers/harness.js'
 import { settle, waitFor, within } from './helpers/wait.js'
+import type { Message } from '../src/index.js'
 
 afterEach(cleanup)
 
@@ -205,5 +206,25 @@ describe('session state as handlers see it', () => {
       { state: 'closed', closeReason: 'client-closed' },
       { state: 'closed', closeReason: 'client-closed' },
     ])
+  })
+})
+
+describe('send() never throws', () => {
+  it('returns false for values that are not frames, and the session goes on', async () => {
+    const h = await startServer()
+    const peer = await RawPeer.open(h.port)
+    const session = await h.sessionFor(peer.localPort)
+    const bad = [
+      { id: 2 ** 31, data: new Uint8Array(1) },
+      { id: -(2 ** 31) - 1, data: new Uint8Array(1) },
+      { id: 1.5, data: new Uint8Array(1) },
+      { id: 1, data: 'text' },
+      { id: 1 },
+      null,
+    ]
+    for (const message of bad) expect(session.send(message as unknown as Message)).toBe(false)
+    expect(h.server.broadcast({ id: 2 ** 40, data: new Uint8Array(0) })).toBe(0)
+    expect(session.send({ id: -(2 ** 31), data: new Uint8Array([1]) })).toBe(true)
+    expect(session.state).not.toBe('closed')
   })
 })

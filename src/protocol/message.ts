@@ -5,6 +5,13 @@ export interface Message {
   data: Uint8Array
 }
 
+/** Whether `value` can be sent as a frame: an int32 id and bytes. */
+export function isMessage(value: unknown): value is Message {
+  if (typeof value !== 'object' || value === null) return false
+  const { id, data } = value as Partial<Message>
+  return Number.isInteger(id) && id! >= -0x80000000 && id! <= 0x7fffffff && data instanceof Uint8Array
+}
+
 /** Bytes before the payload: size (4) and id (4). */
 export const HEADER_SIZE = 8
 /** Bytes after the payload: the Adler-32 checksum. */
