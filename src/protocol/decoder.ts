@@ -1,5 +1,5 @@
 import { ProtocolError } from '../errors.js'
-import { checksum } from './checksum.js'
+import { frameChecksum } from './checksum.js'
 import { CHECKSUM_SIZE, HEADER_SIZE, type Message, SIZE_FIELD_OVERHEAD } from './message.js'
 
 const SIZE_FIELD = 4
@@ -64,15 +64,16 @@ export class FrameDecoder {
         break
       }
       const payloadEnd = end - CHECKSUM_SIZE
+      const data = chunk.subarray(offset + HEADER_SIZE, payloadEnd)
       const expected = chunk.readUInt32LE(payloadEnd)
-      const actual = checksum(chunk, offset + SIZE_FIELD, payloadEnd)
+      const actual = frameChecksum(chunk, offset + SIZE_FIELD, data)
       if (expected !== actual) {
         return new ProtocolError(
           'bad-checksum',
           `expected 0x${hex(expected)}, computed 0x${hex(actual)}`,
         )
       }
-      out.push({ id: chunk.readInt32LE(offset + SIZE_FIELD), data: chunk.subarray(offset + HEADER_SIZE, payloadEnd) })
+      out.push({ id: chunk.readInt32LE(offset + SIZE_FIELD), data })
       offset = end
     }
     if (offset < length) {

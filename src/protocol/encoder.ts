@@ -1,4 +1,4 @@
-import { checksum } from './checksum.js'
+import { frameChecksum } from './checksum.js'
 import { CHECKSUM_SIZE, HEADER_SIZE, HEARTBEAT_ID, SIZE_FIELD_OVERHEAD } from './message.js'
 
 /** Bytes a frame with `payloadLength` bytes of data takes on the wire. */
@@ -16,7 +16,7 @@ export function writeFrame(target: Buffer, offset: number, id: number, data: Uin
   target.writeInt32LE(id, offset + 4)
   target.set(data, offset + HEADER_SIZE)
   const end = offset + HEADER_SIZE + n
-  target.writeUInt32LE(checksum(target, offset + 4, end), end)
+  target.writeUInt32LE(frameChecksum(target, offset + 4, data), end)
   return end + CHECKSUM_SIZE
 }
 

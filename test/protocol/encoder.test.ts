@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checksum } from '../../src/protocol/checksum.js'
+import { frameChecksum } from '../../src/protocol/checksum.js'
 import { HEARTBEAT_FRAME, encodeFrame, frameLength, writeFrame } from '../../src/protocol/encoder.js'
 import { refAdler32, refFrame } from './reference.js'
 
@@ -16,25 +16,27 @@ describe('reference Adler-32 (sanity of the test oracle)', () => {
   })
 })
 
-describe('checksum (src) against the reference', () => {
+describe('frameChecksum (src) against the reference', () => {
+  const ff = (n: number) => Buffer.alloc(n, 0xff)
+
   it('agrees on long runs of 0xff, where a lazily-reduced Adler-32 could overflow', () => {
-    // zlib.adler32(b'\xff' * 5552) and 5553: around zlib's NMAX block boundary
-    expect(checksum(Buffer.alloc(5552, 0xff), 0, 5552)).toBe(0xf18f9b8c)
-    expect(checksum(Buffer.alloc(5553, 0xff), 0, 5553)).toBe(0x8e299c8b)
-    const big = Buffer.alloc(1 << 20, 0xff)
-    expect(checksum(big, 0, big.length)).toBe(refAdler32(big))
+    // zlib.adler32(b'\xff' * 5552) and 5553, around zlib's NMAX block boundary: 4 id bytes + the rest
+    expect(frameChecksum(ff(4), 0, ff(5548))).toBe(0xf18f9b8c)
+    expect(frameChecksum(ff(4), 0, ff(5549))).toBe(0x8e299c8b)
+    const big = ff(1 << 20)
+    expect(frameChecksum(big, 0, big.subarray(4))).toBe(refAdler32(big))
   })
 
-  it('covers exactly [start, end) of its input', () => {
+  it('covers the 4 id bytes at the offset given, then the data', () => {
     const bytes = Buffer.from('xxWikipediayy', 'ascii')
-    expect(checksum(bytes, 2, 11)).toBe(0x11e60398)
-    expect(checksum(bytes, 5, 5)).toBe(1)
+    expect(frameChecksum(bytes, 2, bytes.subarray(6, 11))).toBe(0x11e60398)
+    expect(frameChecksum(Buffer.from([1, 0, 0, 0]), 0, Buffer.from('hello'))).toBe(0x06390216)
+    expect(frameChecksum(Buffer.alloc(4), 0, new Uint8Array(0))).toBe(refAdler32(Buffer.alloc(4)))
   })
 
   it('returns an unsigned 32-bit number', () => {
     // 1 MiB + 4 of 0xff gives a checksum with the top bit set: 0x9538ef18 is the id-7 frame's.
-    const bytes = Buffer.concat([Buffer.from([7, 0, 0, 0]), Buffer.alloc(1 << 20, 0xff)])
-    const value = checksum(bytes, 0, bytes.length)
+    const value = frameChecksum(Buffer.from([7, 0, 0, 0]), 0, ff(1 << 20))
     expect(value).toBe(0x9538ef18)
     expect(value).toBeGreaterThan(0)
   })
