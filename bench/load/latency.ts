@@ -15,11 +15,17 @@ export async function measureLatency(port: number, connections: number, payloadS
   let samples = new Float64Array(1 << 16)
   let count = 0
   let recording = false
+  // Steady-state round trips only: a connection's first echo also pays for its accept, which is
+  // what the connect-rate and login-storm scenarios measure, so the window waits for every one.
+  let firstEchoes = 0
+  let allEchoed: () => void = () => {}
+  const everyFirstEcho = new Promise<void>((resolve) => (allEchoed = resolve))
 
   const opened = Array.from({ length: connections }, () => {
     const socket = openSocket(port)
     const scanner = new FrameScanner()
     let sentAt = 0
+    let echoed = false
     sockets.push(socket)
     tracker.watch(socket)
     socket.on('data', (chunk: Buffer) => {
@@ -36,6 +42,10 @@ export async function measureLatency(port: number, connections: number, payloadS
         }
         sentAt = now
         socket.write(frame)
+        if (!echoed) {
+          echoed = true
+          if (++firstEchoes === connections) allEchoed()
+        }
       }
       if (scanner.heartbeats !== heartbeats) socket.write(HEARTBEAT_FRAME)
     })
@@ -49,6 +59,12 @@ export async function measureLatency(port: number, connections: number, payloadS
     })
   })
   await Promise.all(opened)
+  await Promise.race([
+    everyFirstEcho,
+    sleep(30_000).then(() => {
+      throw new Error(`latency: only ${firstEchoes} of ${connections} connections got a first echo in 30 s`)
+    }),
+  ])
   await sleep(window.warmupMs)
   recording = true
   const startedAt = performance.now()
