@@ -5,6 +5,8 @@ import { frameLength, writeFrame } from './protocol/encoder.js'
  * Node's buffer pool, so a tick's worth of small frames costs one cheap slice and no copy later.
  */
 const OPEN_SIZE = 2048
+/** A tick's first buffer: most ticks carry one small frame, and a smaller slice lasts the pool longer. */
+const FIRST_SIZE = 256
 /** Pre-encoded frames above this are queued by reference: a big broadcast is never copied per session. */
 const COPY_LIMIT = 512
 
@@ -34,7 +36,9 @@ export class OutboundQueue {
 
   /** Queues a frame that is already encoded; it must not change until written. */
   append(frame: Buffer): void {
-    if (frame.length > COPY_LIMIT) {
+    // Alone in the queue (a broadcast to an idle session, a heartbeat), it is written as it is:
+    // a broadcast to 10k sessions then allocates nothing per session.
+    if (frame.length > COPY_LIMIT || this.bytes === 0) {
       this.seal(frame)
     } else {
       const open = this.room(frame.length)
@@ -61,9 +65,22 @@ export class OutboundQueue {
 
   /** The open buffer, with room for `length` more bytes. */
   private room(length: number): Buffer {
-    if (this.open !== null && this.openLength + length <= this.open.length) return this.open
-    if (this.openLength > 0) (this.sealed ??= []).push(this.open!.subarray(0, this.openLength))
-    this.open = Buffer.allocUnsafe(OPEN_SIZE)
+    const open = this.open
+    if (open === null) {
+      this.open = Buffer.allocUnsafe(Math.max(length, FIRST_SIZE))
+      return this.open
+    }
+    const needed = this.openLength + length
+    if (needed <= open.length) return open
+    if (needed <= OPEN_SIZE) {
+      // Still small: grow by copying what is there, so the tick stays a single buffer.
+      const grown = Buffer.allocUnsafe(OPEN_SIZE)
+      open.copy(grown, 0, 0, this.openLength)
+      this.open = grown
+      return grown
+    }
+    if (this.openLength > 0) (this.sealed ??= []).push(open.subarray(0, this.openLength))
+    this.open = Buffer.allocUnsafe(Math.max(length, OPEN_SIZE))
     this.openLength = 0
     return this.open
   }

@@ -46,3 +46,12 @@ describe('OutboundQueue', () => {
     expect(taken[1]).toBe(big)
   })
 })
+
+describe('OutboundQueue, shared frames', () => {
+  it('writes a shared frame alone in the queue as it is: no copy, no allocation per session', () => {
+    const queue = new OutboundQueue()
+    const frame = encodeFrame(3, new Uint8Array(64))
+    queue.append(frame)
+    expect(queue.take()).toBe(frame)
+  })
+})
