@@ -184,6 +184,7 @@ export interface Prng {
   int(max: number): number
   /** Any int32. */
   int32(): number
+  bytes(n: number): Buffer
 }
 
 export function prng(seed: number): Prng {
@@ -195,5 +196,14 @@ export function prng(seed: number): Prng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-  return { next, int: (max) => Math.floor(next() * max), int32: () => (next() * 4294967296) | 0 }
+  return {
+    next,
+    int: (max) => Math.floor(next() * max),
+    int32: () => (next() * 4294967296) | 0,
+    bytes: (n) => {
+      const out = Buffer.allocUnsafe(n)
+      for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256)
+      return out
+    },
+  }
 }

@@ -52,25 +52,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Deterministic PRNG (mulberry32), so a failing random test can be replayed from its seed. */
-export function rng(seed: number): { next(): number; int(max: number): number; bytes(n: number): Buffer } {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return {
-    next,
-    int: (max: number) => Math.floor(next() * max),
-    bytes: (n: number) => {
-      const out = Buffer.allocUnsafe(n)
-      for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256)
-      return out
-    },
-  }
-}
+export { prng as rng } from '../../stress/util.js'
 
 // ---------------------------------------------------------------------------------------------
 // Tracking and cleanup
