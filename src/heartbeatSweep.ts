@@ -8,9 +8,17 @@ export interface Sweepable {
  * One coarse timer per server instead of one per session or per message: each read only writes
  * `lastSeen`, and every `period` ms this walks the sessions and signals the stale ones, then lets
  * the game logic check its pending handler. Timeouts fire late by up to one period, never early.
+ *
+ * Ticks are fixed-rate and judged at their scheduled time, not at the moment the timer ran. A
+ * timer runs a little late every time; judged at run time, an idle peer that answers each of our
+ * heartbeats at once would look silent for "one interval plus that lateness" at the next tick,
+ * and flap into heartbeatMissed and back every interval. A tick more than a period late (a blocked
+ * event loop, a simulated clock advanced in one jump) is judged at the real time instead.
  */
 export class HeartbeatSweep {
   private handle: unknown = null
+  /** When the next tick is due. */
+  private due = 0
 
   constructor(
     private readonly clock: Clock,
@@ -20,7 +28,9 @@ export class HeartbeatSweep {
   ) {}
 
   start(): void {
-    if (this.handle === null) this.schedule()
+    if (this.handle !== null) return
+    this.due = this.clock.now() + this.period
+    this.schedule()
   }
 
   stop(): void {
@@ -29,11 +39,13 @@ export class HeartbeatSweep {
   }
 
   private schedule(): void {
-    this.handle = this.clock.setTimeout(this.tick, this.period)
+    this.handle = this.clock.setTimeout(this.tick, Math.max(1, this.due - this.clock.now()))
   }
 
   private readonly tick = (): void => {
-    const now = this.clock.now()
+    const actual = this.clock.now()
+    const now = actual - this.due < this.period ? this.due : actual
+    this.due = now + this.period
     for (const session of this.sessions.values()) session.sweep(now)
     this.game.sweep(now)
     this.schedule()

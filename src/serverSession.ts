@@ -187,6 +187,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   sweep(now: number): void {
     if (this.closeReason !== null) return
     const { heartbeatInterval, heartbeatTimeout } = this.host.options
+    const wrote = this.lastWrite
     const state = this.actor.getSnapshot().value
     if (state === 'active' || state === 'heartbeatMissed') {
       const silent = now - this.lastSeen
@@ -194,7 +195,10 @@ export class ServerSession implements Session, TransportSink, Sweepable {
       else if (state === 'active' && silent >= heartbeatInterval) this.actor.send(MISSED)
     }
     // zero clients keep their read deadline alive on our heartbeats; a busy session needs none.
-    if (now - this.lastWrite >= heartbeatInterval) this.queue(HEARTBEAT_FRAME)
+    // What this tick writes (a probe, or that heartbeat) is stamped with the tick's time, so the
+    // next one is due exactly an interval of ticks later and a prompt answer is never "missed".
+    if (this.lastWrite !== wrote) this.lastWrite = now
+    else if (now - wrote >= heartbeatInterval && this.queue(HEARTBEAT_FRAME)) this.lastWrite = now
   }
 
   /** The `activate` action: the handshake is done, so frames held back during it go to the game. */

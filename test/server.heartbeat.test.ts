@@ -215,3 +215,28 @@ describe('inbound heartbeats', () => {
     expect(h.messagesFrom(session)).toHaveLength(1)
   })
 })
+
+describe('an idle peer that answers every heartbeat', () => {
+  it('never shows as heartbeatMissed, even when every sweep timer runs late', async () => {
+    const clock = new SimulatedClock()
+    const h = await startServer({ clock, heartbeat: HEARTBEAT, echo: false })
+    const peer = await activePeer(h)
+    const session = await h.sessionFor(peer.localPort)
+    const states = new Set<string>()
+    let answered = 0
+    // Steps of a sweep period plus 1 ms: each tick runs a little after it was due, as real timers do.
+    for (let step = 0; step < 48; step++) {
+      await advance(clock, 251)
+      // The first probe is earned: the peer was silent since its first frame. From then on it answers.
+      if (answered > 0) states.add(session.state)
+      while (answered < peer.heartbeats) {
+        answered++
+        await peer.write(HEARTBEAT_BYTES)
+      }
+      await settle()
+    }
+    expect(answered).toBeGreaterThanOrEqual(11)
+    expect([...states]).toEqual(['active'])
+    expect(h.disconnects).toHaveLength(0)
+  })
+})
