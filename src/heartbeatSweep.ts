@@ -14,6 +14,11 @@ export interface Sweepable {
  * heartbeats at once would look silent for "one interval plus that lateness" at the next tick,
  * and flap into heartbeatMissed and back every interval. A tick more than a period late (a blocked
  * event loop, a simulated clock advanced in one jump) is judged at the real time instead.
+ *
+ * Tick times are whole milliseconds (the period is one too), so "an interval of ticks later" is
+ * exact: from a fractional origin, four periods of 1250 added up can come to 4999.999…, which
+ * skipped a session's heartbeat for one tick and then judged its peer silent (a fifth of 10,000
+ * idle sessions flapped every round).
  */
 export class HeartbeatSweep {
   private handle: unknown = null
@@ -29,7 +34,7 @@ export class HeartbeatSweep {
 
   start(): void {
     if (this.handle !== null) return
-    this.due = this.clock.now() + this.period
+    this.due = Math.floor(this.clock.now()) + this.period
     this.schedule()
   }
 
@@ -44,7 +49,7 @@ export class HeartbeatSweep {
 
   private readonly tick = (): void => {
     const actual = this.clock.now()
-    const now = actual - this.due < this.period ? this.due : actual
+    const now = actual - this.due < this.period ? this.due : Math.floor(actual)
     this.due = now + this.period
     for (const session of this.sessions.values()) session.sweep(now)
     this.game.sweep(now)
