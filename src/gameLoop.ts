@@ -1,4 +1,4 @@
-import { type Actor, createActor, fromCallback } from 'xstate'
+import { type Actor, createActor } from 'xstate'
 import { type GameLogicEvent, type GameLogicMachine, gameLogicMachine } from '../machines/gameLogic.js'
 import { HandlerError, HandlerTimeoutError, type SessionClosedError, type ZerostateError } from './errors.js'
 import { EventQueue } from './eventQueue.js'
@@ -58,7 +58,7 @@ export class GameLoop {
   readonly actor: Actor<GameLogicMachine>
   private readonly queue = new EventQueue<Kind, Session, Payload>()
   private readonly options: GameLoopOptions
-  /** Bumped whenever a drain actor stops, so a superseded drain never runs another handler. */
+  /** Bumped whenever a drain starts or stops, so a superseded drain never runs another handler. */
   private generation = 0
   /** When the pending async handler started, or -1 when none is pending. */
   private pendingSince = -1
@@ -72,17 +72,14 @@ export class GameLoop {
     const logic = gameLogicMachine.provide({
       actions: {
         abandonHandler: () => this.abandon(),
+        // After the transition, not inside it: handlers then see the actor in `running`.
+        startDrain: () => {
+          const generation = ++this.generation
+          queueMicrotask(() => this.drain(generation))
+        },
+        stopDrain: () => void this.generation++,
       },
       guards: { hasBacklog: () => this.queue.size > 0 },
-      actors: {
-        drain: fromCallback<GameLogicEvent>(({ sendBack }) => {
-          const generation = ++this.generation
-          this.drain(generation, () => sendBack(DRAINED))
-          return () => {
-            if (this.generation === generation) this.generation++
-          }
-        }),
-      },
     })
     this.actor = createActor(logic, { clock: options.clock, inspect: options.inspect, id: 'gameLogic' })
     this.actor.subscribe({ error: (error) => this.report(new HandlerError('game-logic', error), undefined) })
@@ -149,7 +146,7 @@ export class GameLoop {
     if (this.queue.size > 0 && this.actor.getSnapshot().value === 'idle') this.actor.send(WAKE)
   }
 
-  private drain(generation: number, done: () => void): void {
+  private drain(generation: number): void {
     const queue = this.queue
     while (queue.size > 0) {
       if (this.generation !== generation) return
@@ -165,7 +162,7 @@ export class GameLoop {
           if (this.generation !== generation) return
           this.pendingSince = -1
           if (this.actor.getSnapshot().matches({ running: 'stalled' })) this.actor.send(SETTLED)
-          this.drain(generation, done)
+          this.drain(generation)
         }
         const kind = this.pendingKind
         const session = this.pendingSession
@@ -176,7 +173,7 @@ export class GameLoop {
         return
       }
     }
-    if (this.generation === generation) done()
+    if (this.generation === generation) this.actor.send(DRAINED)
   }
 
   /** Runs one event; returns the handler's result so that a promise can be awaited. */

@@ -1,85 +1,69 @@
 import { describe, expect, it } from 'vitest'
-import { createActor, fromCallback } from 'xstate'
-import { type GameLogicEvent, gameLogicMachine } from '../../machines/gameLogic.js'
+import { createActor } from 'xstate'
+import { gameLogicMachine } from '../../machines/gameLogic.js'
+
+/** The machine with a drain the test finishes by hand: entering `running` starts one, leaving stops it. */
+function started(options: { backlog?: () => boolean } = {}) {
+  const calls: string[] = []
+  const actor = createActor(
+    gameLogicMachine.provide({
+      actions: {
+        startDrain: () => void calls.push('drain'),
+        stopDrain: () => void calls.push('stop drain'),
+        abandonHandler: () => void calls.push('abandon'),
+      },
+      guards: { hasBacklog: options.backlog ?? (() => false) },
+    }),
+  )
+  actor.start()
+  return { actor, calls }
+}
 
 describe('game-logic machine', () => {
-  it('runs a drain when woken and returns to idle when it reports drained', () => {
-    let drains = 0
-    const actor = createActor(
-      gameLogicMachine.provide({
-        actors: {
-          drain: fromCallback<GameLogicEvent>(({ sendBack }) => {
-            drains++
-            sendBack({ type: 'game.drained' })
-          }),
-        },
-      }),
-    )
-    actor.start()
+  it('starts a drain when woken and returns to idle when it reports drained', () => {
+    const { actor, calls } = started()
     expect(actor.getSnapshot().value).toBe('idle')
     actor.send({ type: 'game.wake' })
+    expect(actor.getSnapshot().value).toEqual({ running: 'busy' })
+    actor.send({ type: 'game.drained' })
     expect(actor.getSnapshot().value).toBe('idle')
-    expect(drains).toBe(1)
+    expect(calls).toEqual(['drain', 'stop drain'])
   })
 
   it('drains again when work arrived after the drain last looked', () => {
     let backlog = 2
-    let drains = 0
-    const actor = createActor(
-      gameLogicMachine.provide({
-        guards: { hasBacklog: () => backlog-- > 0 },
-        actors: {
-          drain: fromCallback<GameLogicEvent>(({ sendBack }) => {
-            drains++
-            sendBack({ type: 'game.drained' })
-          }),
-        },
-      }),
-    )
-    actor.start()
+    const { actor, calls } = started({ backlog: () => backlog-- > 0 })
     actor.send({ type: 'game.wake' })
-    expect(drains).toBe(3)
+    for (let i = 0; i < 3; i++) actor.send({ type: 'game.drained' })
     expect(actor.getSnapshot().value).toBe('idle')
+    expect(calls).toEqual(['drain', 'stop drain', 'drain', 'stop drain', 'drain', 'stop drain'])
   })
 
   it('stays running while a drain has not finished', () => {
-    const actor = createActor(gameLogicMachine.provide({ actors: { drain: fromCallback(() => {}) } }))
-    actor.start()
+    const { actor, calls } = started()
     actor.send({ type: 'game.wake' })
     actor.send({ type: 'game.wake' })
     expect(actor.getSnapshot().value).toEqual({ running: 'busy' })
+    expect(calls).toEqual(['drain'])
   })
 })
 
 describe('game-logic machine: slow and stuck handlers', () => {
-  function started() {
-    const abandoned: number[] = []
-    let drains = 0
-    const actor = createActor(
-      gameLogicMachine.provide({
-        actions: { abandonHandler: () => void abandoned.push(drains) },
-        actors: { drain: fromCallback(() => void drains++) },
-      }),
-    )
-    actor.start()
-    actor.send({ type: 'game.wake' })
-    return { actor, abandoned, drains: () => drains }
-  }
-
   it('shows a slow handler as running.stalled and returns to busy when it settles', () => {
     const { actor } = started()
+    actor.send({ type: 'game.wake' })
     actor.send({ type: 'handler.slow' })
     expect(actor.getSnapshot().value).toEqual({ running: 'stalled' })
     actor.send({ type: 'handler.settled' })
     expect(actor.getSnapshot().value).toEqual({ running: 'busy' })
   })
 
-  it.each(['busy', 'stalled'])('abandons a handler past its timeout from %s and starts a new drain', (from) => {
-    const { actor, abandoned, drains } = started()
+  it.each(['busy', 'stalled'])('abandons a handler past its timeout from %s: stops that drain, then starts a new one', (from) => {
+    const { actor, calls } = started()
+    actor.send({ type: 'game.wake' })
     if (from === 'stalled') actor.send({ type: 'handler.slow' })
     actor.send({ type: 'handler.timeout' })
-    expect(abandoned).toEqual([1])
-    expect(drains()).toBe(2)
+    expect(calls).toEqual(['drain', 'stop drain', 'abandon', 'drain'])
     expect(actor.getSnapshot().value).toEqual({ running: 'busy' })
   })
 })

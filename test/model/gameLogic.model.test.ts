@@ -1,13 +1,13 @@
 /**
  * Model-based tests of the game-logic statechart: the one place user handlers run, one at a time.
- * Paths from @xstate/graph run on the pure machine (the drain is a callback actor the test drives)
+ * Paths from @xstate/graph run on the pure machine (the test finishes each drain itself)
  * and over TCP on a real server, where the events come from real handlers: a message wakes the
  * game, a handler that waits on a gate keeps it running, the sweep on the injected clock reports it
  * slow and then times it out, opening the gate settles it.
  */
 import { describe, expect, it } from 'vitest'
-import { type AnyMachineSnapshot, createActor, fromCallback, type InspectionEvent, SimulatedClock } from 'xstate'
-import { type GameLogicEvent, gameLogicMachine } from '../../machines/gameLogic.js'
+import { type AnyMachineSnapshot, createActor, type InspectionEvent, SimulatedClock } from 'xstate'
+import { gameLogicMachine } from '../../machines/gameLogic.js'
 import { createServer } from '../../src/server.js'
 import { Coverage } from './coverage.js'
 import {
@@ -53,30 +53,33 @@ const pureCoverage = new Coverage(gameLogicMachine)
 let purePaths = 0
 
 /** What the implementations of the current pure run report to and read from. */
-const run = { backlog: false, sendBack: null as ((event: GameLogicEvent) => void) | null, calls: [] as string[] }
+const run = { backlog: false, draining: false, calls: [] as string[] }
 
-/** The drain actor running now (a function, so the check below is not narrowed away). */
-function currentDrain(): ((event: GameLogicEvent) => void) | null {
-  return run.sendBack
+/** Whether a drain runs now (a function, so the check below is not narrowed away). */
+function draining(): boolean {
+  return run.draining
 }
 
 /** Provided once (provide() builds a whole machine): the implementations work on `run`. */
 const pureLogic = gameLogicMachine.provide({
-  actions: { abandonHandler: () => void run.calls.push('abandon') },
-  guards: { hasBacklog: () => run.backlog },
-  actors: {
-    drain: fromCallback<GameLogicEvent>(({ sendBack }) => {
+  actions: {
+    abandonHandler: () => void run.calls.push('abandon'),
+    startDrain: () => {
       run.calls.push('drain')
-      run.sendBack = sendBack
-      return () => void run.calls.push('stop drain')
-    }),
+      run.draining = true
+    },
+    stopDrain: () => {
+      run.calls.push('stop drain')
+      run.draining = false
+    },
   },
+  guards: { hasBacklog: () => run.backlog },
 })
 
 function replayPure(path: Path): void {
   const where = (i: number) => `${describePath(path)} [step ${i}: ${describeEvent(path.steps[i]!.event)}]`
   run.backlog = false
-  run.sendBack = null
+  run.draining = false
   const calls: string[] = (run.calls = [])
   const actor = createActor(pureLogic, { clock: new SimulatedClock(), inspect: (event: InspectionEvent) => pureCoverage.observe(event) })
   actor.start()
@@ -86,14 +89,11 @@ function replayPure(path: Path): void {
   for (let i = 1; i < steps.length; i++) {
     const event = steps[i]!.event
     if (event.type === 'game.drained') {
-      // The drain actor reports it, as the server's does; the guard answers as the path says.
+      // Only a running drain reports it, as the server's does; the guard answers as the path says.
       run.backlog = backlogOf(event)
-      const sendBack = currentDrain()
-      if (sendBack === null) throw new Error(`${where(i)}: no drain actor runs`)
-      sendBack({ type: 'game.drained' })
-    } else {
-      actor.send(event)
+      if (!draining()) throw new Error(`${where(i)}: no drain runs`)
     }
+    actor.send(event)
     expectState(actor.getSnapshot(), steps[i]!.state, () => where(i))
     // Leaving running stops the drain; entering (or re-entering) it starts a new one.
     const from = steps[i - 1]!.state
@@ -104,7 +104,7 @@ function replayPure(path: Path): void {
     else if (isIdle(from) && !isIdle(to)) expected.push('drain')
   }
   const count = (list: string[]) => Object.fromEntries(['drain', 'stop drain', 'abandon'].map((call) => [call, list.filter((c) => c === call).length]))
-  expect(count(calls), `${describePath(path)}: drain actors started and stopped, handlers abandoned`).toEqual(count(expected))
+  expect(count(calls), `${describePath(path)}: drains started and stopped, handlers abandoned`).toEqual(count(expected))
   actor.stop()
   purePaths++
 }
