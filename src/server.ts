@@ -202,9 +202,7 @@ class ZerostateServer implements Server, SessionHost {
         sessionId: session.id,
         handshake: options.handshake,
         verify: options.verify !== undefined,
-        handshakeTimeout: options.handshakeTimeout,
       },
-      clock: options.clock,
       inspect: options.inspect,
       id: `session:${session.id}`,
     })
@@ -298,7 +296,8 @@ class ZerostateServer implements Server, SessionHost {
   }
 }
 
-/** A quarter of the shortest heartbeat delay: timeouts are late by at most that much. */
+/** A quarter of the shortest deadline the sweep keeps: timeouts are late by at most that much. */
 function sweepPeriod(options: ResolvedOptions): number {
-  return Math.max(1, Math.floor(Math.min(options.heartbeatInterval, options.heartbeatTimeout - options.heartbeatInterval) / 4))
+  const shortest = Math.min(options.heartbeatInterval, options.heartbeatTimeout - options.heartbeatInterval, options.handshakeTimeout)
+  return Math.max(1, Math.floor(shortest / 4))
 }

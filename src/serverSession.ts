@@ -25,6 +25,7 @@ export interface SessionHost {
   released(session: ServerSession): void
 }
 
+const HANDSHAKE_TIMEOUT: ConnectionEvent = { type: 'handshake.timeout' }
 const MISSED: ConnectionEvent = { type: 'heartbeat.missed' }
 const TIMEOUT: ConnectionEvent = { type: 'heartbeat.timeout' }
 const OVERFLOW: ConnectionEvent = { type: 'outbound.overflow' }
@@ -58,6 +59,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   private held: Message[] | null = null
   private readonly outbound = new OutboundQueue()
   private paused = 0
+  private readonly openedAt: number
   private lastSeen: number
   private lastWrite: number
   /** Token bucket of `maxMessagesPerSecond`: frames it may still send, refilled per read. */
@@ -68,7 +70,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.decoder = new FrameDecoder(host.options.maxPayload)
     this.transport = createTransport(this)
     this.remoteAddress = this.transport.remoteAddress
-    this.lastSeen = this.lastWrite = host.options.clock.now()
+    this.openedAt = this.lastSeen = this.lastWrite = host.options.clock.now()
     this.tokens = host.options.maxMessagesPerSecond
     this.actor = host.connectionActor(this)
   }
@@ -186,10 +188,12 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   sweep(now: number): void {
     if (this.closeReason !== null) return
-    const { heartbeatInterval, heartbeatTimeout } = this.host.options
+    const { heartbeatInterval, heartbeatTimeout, handshakeTimeout } = this.host.options
     const wrote = this.lastWrite
     const state = this.actor.getSnapshot().value
-    if (state === 'active' || state === 'heartbeatMissed') {
+    if (typeof state === 'object') {
+      if (now - this.openedAt >= handshakeTimeout) return this.actor.send(HANDSHAKE_TIMEOUT)
+    } else {
       const silent = now - this.lastSeen
       if (silent >= heartbeatTimeout) this.actor.send(TIMEOUT)
       else if (state === 'active' && silent >= heartbeatInterval) this.actor.send(MISSED)

@@ -1,11 +1,11 @@
 /**
  * Model-based tests of the connection statechart. Paths come from @xstate/graph over the machine's
- * own definition; each runs (1) on the pure machine with a SimulatedClock, and (2) for the edge tour,
+ * own definition; each runs (1) on the pure machine, and (2) for the edge tour,
  * on a real server over TCP on 127.0.0.1, where every event has a real cause. Coverage of states and
  * transitions is measured from the inspection stream of both runs and must be 100%.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { type AnyMachineSnapshot, createActor, fromPromise, type InspectionEvent, SimulatedClock } from 'xstate'
+import { type AnyMachineSnapshot, createActor, fromPromise, SimulatedClock } from 'xstate'
 import { type ConnectionInput, connectionMachine, type ConnectionState, type VerifyInput } from '../../machines/connection.js'
 import type { CloseReason, SessionClosedError, ZerostateError } from '../../src/errors.js'
 import type { Message } from '../../src/protocol/message.js'
@@ -13,7 +13,6 @@ import { createServer } from '../../src/server.js'
 import type { Session } from '../../src/session.js'
 import { Coverage, transitionKey } from './coverage.js'
 import {
-  advanceTo,
   coverEdges,
   describeEvent,
   describePath,
@@ -24,7 +23,6 @@ import {
   type ModelPath,
   modelEvents,
   nextTurn,
-  parseAfter,
   parseInvoke,
   simplePaths,
   unique,
@@ -53,9 +51,9 @@ const EVENTS = modelEvents(connectionMachine, {
 
 /** Together these reach every state and transition: zero's mode, a plain handshake, a verified one. */
 const CONFIGS: { name: string; input: ConnectionInput }[] = [
-  { name: 'handshake off', input: { sessionId: 'model', handshake: false, handshakeTimeout: HANDSHAKE_TIMEOUT } },
-  { name: 'handshake', input: { sessionId: 'model', handshake: true, verify: false, handshakeTimeout: HANDSHAKE_TIMEOUT } },
-  { name: 'handshake + verify', input: { sessionId: 'model', handshake: true, verify: true, handshakeTimeout: HANDSHAKE_TIMEOUT } },
+  { name: 'handshake off', input: { sessionId: 'model', handshake: false } },
+  { name: 'handshake', input: { sessionId: 'model', handshake: true, verify: false } },
+  { name: 'handshake + verify', input: { sessionId: 'model', handshake: true, verify: true } },
 ]
 
 const modelOf = (input: ConnectionInput): ModelOptions<Machine> => ({ input, events: EVENTS })
@@ -76,14 +74,8 @@ function errorOf(event: object): unknown {
   return (event as { error?: unknown }).error
 }
 
-/** What the machine's delays resolve to in a state. */
-function delayOf(name: string, snapshot: AnyMachineSnapshot): number {
-  if (name === 'handshakeTimeout') return (snapshot.context as { handshakeTimeout: number }).handshakeTimeout
-  throw new Error(`the model test does not know the delay ${name}: add it to delayOf`)
-}
-
 // ---------------------------------------------------------------------------------------------
-// 1. Pure runs: the machine alone, delays on a SimulatedClock, verify as a promise we settle
+// 1. Pure runs: the machine alone, verify as a promise we settle
 // ---------------------------------------------------------------------------------------------
 
 const pureCoverage = new Coverage(connectionMachine)
@@ -91,7 +83,6 @@ let purePaths = 0
 
 async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
   const where = (i: number) => `${describePath(path)} [step ${i}: ${describeEvent(path.steps[i]!.event)}]`
-  const clock = new SimulatedClock()
   const invoked = new Map<string, { resolve: (output: boolean) => void; reject: (error: unknown) => void }>()
   const calls: string[] = []
   const logic = connectionMachine.provide({
@@ -104,29 +95,14 @@ async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
       verify: fromPromise<boolean, VerifyInput>(({ self }) => new Promise((resolve, reject) => invoked.set(self.id, { resolve, reject }))),
     },
   })
-  // When each state node was last entered, for delays measured from the entry of their state.
-  const enteredAt = new Map<string, number>()
-  let inside = new Set<string>()
-  const inspect = (event: InspectionEvent) => {
-    pureCoverage.observe(event)
-    if (event.type !== '@xstate.microstep') return
-    const now = new Set((event.snapshot as AnyMachineSnapshot)._nodes.map((node) => node.id))
-    for (const id of now) if (!inside.has(id)) enteredAt.set(id, clock.now())
-    inside = now
-  }
-  const actor = createActor(logic, { input, clock, inspect })
+  const actor = createActor(logic, { input, inspect: pureCoverage.observe })
   actor.start()
   const steps = path.steps
   expectState(actor.getSnapshot(), steps[0]!.state, () => where(0))
   for (let i = 1; i < steps.length; i++) {
     const event = steps[i]!.event
-    const after = parseAfter(event.type)
     const invoke = parseInvoke(event.type)
-    if (after) {
-      // The deadline passes on the clock; nothing happens one ms before it.
-      const deadline = enteredAt.get(after.stateId)! + delayOf(after.delay, actor.getSnapshot())
-      advanceTo(clock, deadline, () => expectState(actor.getSnapshot(), steps[i - 1]!.state, () => `${where(i)}, 1 ms before the deadline`))
-    } else if (invoke) {
+    if (invoke) {
       const promise = invoked.get(invoke.id)
       expect(promise, `${where(i)}: the invoked actor ${invoke.id} runs`).toBeDefined()
       if (invoke.kind === 'done') promise!.resolve(outputOf(event))
@@ -331,6 +307,13 @@ async function replayTcp(config: (typeof CONFIGS)[number], path: Path): Promise<
         case 'server.stop':
           stopping = server.stop()
           return 1
+        case 'handshake.timeout':
+          // Nothing one ms before the deadline; the sweep's first tick at or past it closes.
+          clock.increment(acceptedAt + HANDSHAKE_TIMEOUT - 1 - clock.now())
+          await nextTurn()
+          expect(session.state, `${where(i)}, 1 ms before the deadline`).toBe('handshake')
+          await sweepUntil(() => session.state === 'closed', 2, 'handshake-timeout')
+          return 1
         case 'heartbeat.missed':
           await sweepUntil(() => session.state !== 'active', HEARTBEAT.interval / SWEEP + 2, 'heartbeatMissed')
           return 1
@@ -339,11 +322,6 @@ async function replayTcp(config: (typeof CONFIGS)[number], path: Path): Promise<
           if (flat(from) === 'active') clock.increment(HEARTBEAT.timeout)
           else await sweepUntil(() => session.state === 'closed', HEARTBEAT.timeout / SWEEP + 2, 'heartbeat-timeout')
           return 1
-      }
-      const after = parseAfter(type)
-      if (after?.delay === 'handshakeTimeout') {
-        advanceTo(clock, acceptedAt + HANDSHAKE_TIMEOUT, () => expect(session.state, `${where(i)}, 1 ms before the deadline`).toBe('handshake'))
-        return 1
       }
       throw new Error(`no real cause for ${type} over TCP: add one to the model test`)
     }
