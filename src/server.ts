@@ -207,7 +207,7 @@ class ZerostateServer implements Server, SessionHost {
       id: `session:${session.id}`,
     })
     // A root actor whose action throws would take the process down without an error observer.
-    actor.subscribe({ error: () => session.release('internal-error') })
+    actor.subscribe(new ActorFailure(session))
     return actor
   }
 
@@ -293,6 +293,18 @@ class ZerostateServer implements Server, SessionHost {
         drainGameLogic: fromPromise(() => this.game.whenIdle()),
       },
     })
+  }
+}
+
+/**
+ * A connection actor's error observer: a small object with a method, where a closure (and the
+ * function XState binds from it) kept about 800 B more of every session alive.
+ */
+class ActorFailure {
+  constructor(private readonly session: ServerSession) {}
+
+  error(): void {
+    this.session.release('internal-error')
   }
 }
 

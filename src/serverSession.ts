@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Actor } from 'xstate'
 import type { ConnectionEvent, ConnectionMachine, ConnectionState } from '../machines/connection.js'
 import { type CloseReason, closedError, SessionClosedError } from './errors.js'
@@ -10,6 +9,7 @@ import { OutboundQueue } from './outboundQueue.js'
 import { frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
 import { HEARTBEAT_ID, isMessage, type Message } from './protocol/message.js'
 import type { Session, UserId } from './session.js'
+import { newSessionId } from './sessionId.js'
 import type { PeerCloseReason, Transport, TransportSink } from './transport/transport.js'
 
 /** What a session needs from its server; kept narrow so the session can be read on its own. */
@@ -42,7 +42,7 @@ const ABRUPT: ReadonlySet<CloseReason> = new Set(['client-closed', 'reset', 'slo
 
 /** The server's side of one connection: the socket, its decoder and outbound queue, and its actor. */
 export class ServerSession implements Session, TransportSink, Sweepable {
-  readonly id: string = randomUUID()
+  readonly id: string = newSessionId()
   userId: UserId | undefined = undefined
   closeReason: CloseReason | null = null
   /** What `onDisconnect` receives; set with `closeReason`. */
