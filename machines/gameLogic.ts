@@ -26,7 +26,7 @@ export const gameLogicMachine = setup({
   actions: {
     /** Injected: report `handler-timeout` and drop the pending handler. */
     abandonHandler: () => {},
-    /** Injected: run queued events until the queue is empty, then send `game.drained`. */
+    /** Injected: run queued events until the queue has stayed empty for an event-loop turn, then send `game.drained`. */
     startDrain: () => {},
     /** Injected: the drain started on entry must not run another handler. */
     stopDrain: () => {},
