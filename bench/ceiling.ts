@@ -4,7 +4,7 @@ import { frameLength, HEARTBEAT_FRAME, writeFrame } from '../src/protocol/encode
 import { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID, type Message } from '../src/protocol/message.js'
 
 export interface CeilingOptions {
-  /** A socket written nothing to for a whole sweep period gets a heartbeat. @default 5_000 */
+  /** A socket written nothing to for this long gets a heartbeat, from a sweep every quarter of it. @default 5_000 */
   heartbeatInterval?: number
   /** @default 1_048_576 (1 MiB) */
   maxPayload?: number
@@ -17,30 +17,39 @@ const PAUSE_BYTES = 1 << 20 // 1 MiB
 interface Connection {
   socket: net.Socket
   decoder: FrameDecoder
-  /** Set by every write, cleared by the sweep: one field write per socket read, no timers. */
-  wrote: boolean
+  /** performance.now() of the last write to it: one clock read and one field write per write, no timers. */
+  lastWrite: number
 }
 
 /**
  * The ceiling: the fastest honest zero-compatible echo server we know how to write on node:net.
  * Same streaming decoder and checksum verification as zerostate, no actors; all echo frames of
  * one socket read are encoded into one buffer and written with one `socket.write` (about 9× the
- * messages/s of a write per frame). Heartbeats come from one sweep interval per server, as in
- * zero, sent only to sockets that were written nothing to in the last period.
+ * messages/s of a write per frame).
+ *
+ * Heartbeats follow zerostate's schedule, so that both send one per idle session per interval and
+ * the bench's heartbeat window holds the same rounds for both: one coarse sweep every interval/4
+ * (fixed-rate ticks at whole milliseconds, judged at their due time) writes a heartbeat to each
+ * socket written nothing to for at least an interval, and stamps it with the tick's time, so the
+ * next one is due exactly an interval of ticks later. Every other write stamps `lastWrite`.
  */
 export class CeilingServer {
   private readonly server: net.Server
   private readonly connections = new Set<Connection>()
   private readonly maxPayload: number
   private readonly heartbeatInterval: number
+  private readonly sweepPeriod: number
   private readonly onConnect: () => void
   private sweep: NodeJS.Timeout | null = null
+  /** When the next sweep is due (performance.now(), whole ms). */
+  private due = 0
   /** Reused for every read: decoded frames live only until the echo is encoded. */
   private readonly frames: Message[] = []
 
   constructor(options: CeilingOptions = {}) {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
     this.heartbeatInterval = options.heartbeatInterval ?? 5_000
+    this.sweepPeriod = Math.max(1, Math.floor(this.heartbeatInterval / 4))
     this.onConnect = options.onConnect ?? (() => {})
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
   }
@@ -55,8 +64,8 @@ export class CeilingServer {
       this.server.listen({ host, port }, () => {
         const address = this.server.address()
         if (address === null || typeof address === 'string') return reject(new Error('no TCP address'))
-        this.sweep = setInterval(() => this.heartbeat(), this.heartbeatInterval)
-        this.sweep.unref()
+        this.due = Math.floor(performance.now()) + this.sweepPeriod
+        this.schedule()
         resolve(address.port)
       })
     })
@@ -68,19 +77,20 @@ export class CeilingServer {
     writeFrame(frame, 0, id, data)
     for (const connection of this.connections) {
       connection.socket.write(frame)
-      connection.wrote = true
+      connection.lastWrite = performance.now()
     }
     return this.connections.size
   }
 
   stop(): Promise<void> {
-    if (this.sweep) clearInterval(this.sweep)
+    if (this.sweep) clearTimeout(this.sweep)
+    this.sweep = null
     for (const connection of this.connections) connection.socket.destroy()
     return new Promise((resolve) => this.server.close(() => resolve()))
   }
 
   private accept(socket: net.Socket): void {
-    const connection: Connection = { socket, decoder: new FrameDecoder(this.maxPayload), wrote: false }
+    const connection: Connection = { socket, decoder: new FrameDecoder(this.maxPayload), lastWrite: performance.now() }
     this.connections.add(connection)
     socket.on('data', (chunk: Buffer) => this.read(connection, chunk))
     socket.on('drain', () => socket.resume())
@@ -99,7 +109,7 @@ export class CeilingServer {
       const out = Buffer.allocUnsafe(bytes)
       let offset = 0
       for (const frame of frames) if (frame.id !== HEARTBEAT_ID) offset = writeFrame(out, offset, frame.id, frame.data)
-      connection.wrote = true
+      connection.lastWrite = performance.now()
       connection.socket.write(out)
       // Backpressure: stop reading a peer that does not read its echoes. A high mark, not the
       // socket's 16 KiB one, so that 64 KiB echoes do not pause and resume on every read.
@@ -109,10 +119,22 @@ export class CeilingServer {
     if (error) connection.socket.destroy()
   }
 
-  private heartbeat(): void {
+  private schedule(): void {
+    this.sweep = setTimeout(this.tick, Math.max(1, this.due - performance.now()))
+    this.sweep.unref()
+  }
+
+  /** A tick more than a period late (a blocked event loop) is judged at the real time instead. */
+  private readonly tick = (): void => {
+    const actual = performance.now()
+    const now = actual - this.due < this.sweepPeriod ? this.due : Math.floor(actual)
+    this.due = now + this.sweepPeriod
+    const interval = this.heartbeatInterval
     for (const connection of this.connections) {
-      if (!connection.wrote) connection.socket.write(HEARTBEAT_FRAME)
-      connection.wrote = false
+      if (now - connection.lastWrite < interval) continue
+      connection.socket.write(HEARTBEAT_FRAME)
+      connection.lastWrite = now
     }
+    this.schedule()
   }
 }
