@@ -9,12 +9,15 @@ import { IdlePool } from './load/idle-pool.js'
 import { measureLatency } from './load/latency.js'
 import { connectBurst } from './load/connect-burst.js'
 import { measureRate } from './load/window.js'
-import type { GeneratorCalls } from './messages.js'
+import type { GeneratorCalls, LoadShape } from './messages.js'
 import { serveRpc } from './rpc.js'
 
 const idle = new IdlePool()
-/** The login storm's saturating load, which runs while another generator process connects. */
-let background: { load: EchoLoad; startedAt: number } | null = null
+/**
+ * The throughput scenario's load, which goes on as the login storm's saturating load while another
+ * generator process connects.
+ */
+let background: { load: EchoLoad; shape: LoadShape; startedAt: number } | null = null
 
 serveRpc<GeneratorCalls>({
   echo: async ({ port, shape, window }) => {
@@ -62,8 +65,16 @@ serveRpc<GeneratorCalls>({
     background?.load.close()
     const load = new EchoLoad(port, shape)
     await load.start()
-    background = { load, startedAt: performance.now() }
+    background = { load, shape, startedAt: performance.now() }
     return {}
+  },
+  'load-measure': async ({ window }) => {
+    if (!background) throw new Error('load-measure: no load running')
+    const { load, shape, startedAt } = background
+    const warmupMs = Math.max(0, window.warmupMs - (performance.now() - startedAt))
+    const { rate, generatorCpu } = await measureRate({ warmupMs, durationMs: window.durationMs }, () => load.received)
+    load.tracker.check('echo load')
+    return { framesPerSec: rate, payloadBytesPerSec: rate * shape.payloadSize, generatorCpu }
   },
   'load-stop': () => {
     if (!background) throw new Error('load-stop: no load running')

@@ -15,14 +15,19 @@ export interface ServerStats {
 }
 
 export type ServerCalls = {
-  listen: { args: Record<string, never>; result: { port: number } }
+  /**
+   * `listenedAt`: when listen() resolved. Both servers start their heartbeat sweep there, so their
+   * ticks fall at `listenedAt` + k × the sweep period (to within a millisecond).
+   */
+  listen: { args: Record<string, never>; result: { port: number; listenedAt: number } }
   /** With `gc`, runs a full GC first, so `rss` reflects live memory. */
   stats: { args: { gc: boolean }; result: ServerStats }
   /** Resolves with the time the connect counter reached `target` (it may already have). */
   'wait-connects': { args: { target: number; timeoutMs: number }; result: { at: number } }
   /** Resolves once the server holds exactly `count` sessions, or with reached=false at the timeout. */
   'wait-sessions': { args: { count: number; timeoutMs: number }; result: { reached: boolean; sessions: number } }
-  broadcast: { args: { id: number; size: number }; result: { at: number; reached: number } }
+  /** `at`: just before the server's broadcast call; `doneAt`: when it returned, every session's write stamped. */
+  broadcast: { args: { id: number; size: number }; result: { at: number; doneAt: number; reached: number } }
   stop: { args: Record<string, never>; result: Record<string, never> }
 }
 
@@ -63,6 +68,11 @@ export type GeneratorCalls = {
   reset: { args: Record<string, never>; result: Record<string, never> }
   /** Starts a closed-loop echo load in the background; resolves once every connection is up. */
   'load-start': { args: { port: number; shape: LoadShape }; result: Record<string, never> }
+  /**
+   * Echoed frames per second of the background load over the window; its warm-up counts from the
+   * load's start, so the window opens at once if the load has run that long already.
+   */
+  'load-measure': { args: { window: Window }; result: { framesPerSec: number; payloadBytesPerSec: number; generatorCpu: number } }
   /** Stops the background load: its echoed frames per second since the start. */
   'load-stop': { args: Record<string, never>; result: { framesPerSec: number } }
   /** `count` new connections in one burst, each sending one frame: time from connect() to its echo. */

@@ -43,7 +43,10 @@ export function runServerChild(create: (counter: ConnectCounter) => BenchTarget)
   })
 
   serveRpc<ServerCalls>({
-    listen: async () => ({ port: await target.listen() }),
+    listen: async () => {
+      const port = await target.listen()
+      return { port, listenedAt: epochNow() }
+    },
     stats: ({ gc }) => stats(gc, target, connects),
     'wait-connects': ({ target: count, timeoutMs }) =>
       new Promise((resolve, reject) => {
@@ -65,7 +68,8 @@ export function runServerChild(create: (counter: ConnectCounter) => BenchTarget)
     broadcast: ({ id, size }) => {
       const data = new Uint8Array(size).fill(0x42)
       const at = epochNow()
-      return { at, reached: target.broadcast(id, data) }
+      const reached = target.broadcast(id, data)
+      return { at, doneAt: epochNow(), reached }
     },
     stop: async () => {
       await target.stop()
