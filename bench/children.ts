@@ -59,6 +59,14 @@ export function spawnBenchChild(script: string, cpu: number | null, nodeFlags: s
   })
 }
 
+/**
+ * Moves every thread of a running child to `cpu`: a server child started early on the generator's
+ * core (see run.ts) goes to the server's core when its run begins.
+ */
+export function pinProcess(pid: number, cpu: number): void {
+  execFileSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' })
+}
+
 /** Ends a child: politely through its IPC channel, then by force. */
 export async function endChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return

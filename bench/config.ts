@@ -12,11 +12,18 @@ export interface BenchConfig {
   idleSessions: number[]
   /** Sessions awaiting their first echo at once while a pool opens. */
   openConcurrency: number
+  /** The first this many idle sessions are timed as the connect-rate scenario; at most `idleSessions[0]`. */
   connectSessions: number
+  /**
+   * Both servers run their defaults: a heartbeat to each session written nothing to for
+   * `intervalMs`, from a sweep every `sweepMs` (interval/4) whose ticks start at listen().
+   */
   heartbeat: {
-    /** Wait after the broadcast (the last write to every session) so the window holds whole heartbeat rounds. */
-    settleMs: number
-    /** CPU is measured over this window and reported per 10 s. */
+    intervalMs: number
+    sweepMs: number
+    /** The window opens and closes this long after a sweep tick: its heartbeats are written and answered by then. */
+    marginMs: number
+    /** CPU is measured over this window, a whole number of intervals, and reported per 10 s. */
     windowMs: number
   }
   broadcastPayloadSize: number
@@ -40,9 +47,8 @@ export function benchConfig(mode: 'quick' | 'full', fiftyK: boolean): BenchConfi
     idleSessions: fiftyK && !quick ? [10_000, 50_000] : [10_000],
     openConcurrency: 256,
     connectSessions: 5_000,
-    // zerostate sweeps every interval/4 (1.25 s): a round falls 5–6.25 s after the last write.
-    // The quick window, 1.5–6.5 s after it, holds one round; the full one, 2.5–12.5 s, holds two.
-    heartbeat: quick ? { settleMs: 1_500, windowMs: 5_000 } : { settleMs: 2_500, windowMs: 10_000 },
+    // One round in the quick window, two in the full one (see heartbeatWindowStart in measure-server.ts).
+    heartbeat: { intervalMs: 5_000, sweepMs: 1_250, marginMs: 500, windowMs: quick ? 5_000 : 10_000 },
     broadcastPayloadSize: 64,
     // A connection with no echo by the timeout counts as the timeout: the p99 then reads as a floor.
     storm: { saturate: THROUGHPUT, leadMs: quick ? 300 : 500, count: 1_000, payloadSize: 64, timeoutMs: quick ? 5_000 : 10_000 },

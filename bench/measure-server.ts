@@ -1,10 +1,11 @@
+import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
-import { endChild, type Placement, spawnBenchChild } from './children.js'
-import { sleep } from './clock.js'
+import { endChild, type Placement, pinProcess, spawnBenchChild } from './children.js'
+import { epochNow, sleep } from './clock.js'
 import { type BenchConfig, REPORT_HEARTBEAT_PER_MS } from './config.js'
 import { emptyFigures, type Figures, type RunResult, type ServerKind } from './figures.js'
 import type { Generators } from './generators.js'
-import type { ServerCalls } from './messages.js'
+import type { GeneratorCalls, ServerCalls, ServerStats } from './messages.js'
 import { listenOverflows } from './netstat.js'
 import { RpcClient } from './rpc.js'
 
@@ -13,30 +14,99 @@ const SETTLE_TIMEOUT_MS = 15_000
 
 type Log = (line: string) => void
 
+/** A server child for one run, started before its run may begin (see run.ts). */
+export interface ServerProcess {
+  server: ServerKind
+  run: number
+  child: ChildProcess
+  rpc: RpcClient<ServerCalls>
+  /** The core it was started on. */
+  cpu: number | null
+}
+
 /**
- * One run against one server: a fresh server child, driven by the bench's generators through
- * every scenario in turn. Idle memory comes first, while the server's heap holds nothing but a
- * warm-up. A failing phase is recorded and the next one still runs (one whose child is gone fails
- * at once).
+ * Starts the server child of one run on `cpu`. `profileDir`: where it writes a V8 CPU profile
+ * (`--cpu-prof`), if anywhere; one folder per run, since tsx's loader thread writes one too (the
+ * smaller file).
+ */
+export function spawnServer(server: ServerKind, run: number, cpu: number | null, profileDir: string | null): ServerProcess {
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, `${server}-run${run}`)] : []
+  const child = spawnBenchChild(`${server}-server.ts`, cpu, ['--expose-gc', ...profile])
+  return { server, run, child, rpc: new RpcClient<ServerCalls>(child, server), cpu }
+}
+
+/** A server listening, warmed up, and measured at rest: where its run's scenarios start. */
+export interface Prelude {
+  port: number
+  listenedAt: number
+  /** After a 200-session warm-up and a GC: the idle-memory baseline. */
+  base: ServerStats
+}
+
+const WARM_UP_SESSIONS = 200
+
+/**
+ * Listen, then a warm-up so the idle-memory baseline already holds the code paths a session uses:
+ * 200 sessions opened by `gen` and closed, then a GC. Nothing here is timed, so it can run on the
+ * generator's core during another server's heartbeat window (see run.ts).
+ */
+export async function prelude(proc: ServerProcess, gen: RpcClient<GeneratorCalls>, openConcurrency: number): Promise<Prelude> {
+  const { port, listenedAt } = await proc.rpc.call('listen', {}, 30_000)
+  await gen.call('idle-open', { port, count: WARM_UP_SESSIONS, concurrency: openConcurrency, timeoutMs: 20_000 })
+  await gen.call('idle-close', {})
+  const { reached, sessions } = await proc.rpc.call('wait-sessions', { count: 0, timeoutMs: SETTLE_TIMEOUT_MS })
+  if (!reached) throw new Error(`warm-up: server still held ${sessions} sessions ${SETTLE_TIMEOUT_MS} ms after the peers reset`)
+  return { port, listenedAt, base: await proc.rpc.call('stats', { gc: true }) }
+}
+
+/**
+ * When the heartbeat window opens (epoch ms), so that it holds whole heartbeat rounds, exactly one
+ * per session per interval, for both servers. Each session's first heartbeat after the broadcast
+ * (its last write) falls on a sweep tick no later than the first one at or after `broadcastDoneAt`
+ * + interval, and its next ones exactly an interval later. A window that opens after that tick
+ * minus one interval, and is a whole number of intervals long, holds the same number of heartbeats
+ * for every session; opening it `marginMs` after a tick keeps each boundary clear of a tick's
+ * writes and their answers. Ticks fall at `listenedAt` + k × sweep (both servers start their sweep
+ * at listen(), on whole milliseconds, so up to a millisecond earlier: `SLACK_MS` covers that).
+ */
+export function heartbeatWindowStart(
+  listenedAt: number,
+  broadcastDoneAt: number,
+  now: number,
+  heartbeat: BenchConfig['heartbeat'],
+): number {
+  const SLACK_MS = 5
+  const { intervalMs, sweepMs, marginMs } = heartbeat
+  const lastFirstTick = listenedAt + Math.ceil((broadcastDoneAt + intervalMs - listenedAt + SLACK_MS) / sweepMs) * sweepMs
+  const start = lastFirstTick - intervalMs + marginMs
+  return start >= now ? start : start + Math.ceil((now - start) / sweepMs) * sweepMs
+}
+
+/**
+ * One run against one server: its own fresh server child, driven by the bench's generators through
+ * every scenario in turn: idle memory (with the connect rate, the broadcast and the heartbeat
+ * window, on the same sessions) comes first, while the server's heap holds nothing but a warm-up;
+ * then throughput, the login storm on the throughput load, latency and bulk. A failing phase is
+ * recorded and the next one still runs (one whose child is gone fails at once). `prepared`: the server's prelude, if it already ran (else it runs here, first).
+ * `quiet` is called when the server's heartbeat window is about to begin: for several seconds
+ * nothing may run on the server's core and little on the generator's. What it starts must be over
+ * before the next timed scenario; it is awaited after the window.
  */
 export async function measureServer(
-  server: ServerKind,
-  run: number,
+  proc: ServerProcess,
+  prepared: Promise<Prelude> | null,
   config: BenchConfig,
   placement: Placement,
   generators: Generators,
   log: Log,
-  /** Where the server child writes a V8 CPU profile (`--cpu-prof`), if anywhere. */
-  profileDir: string | null,
+  quiet: () => Promise<void>,
 ): Promise<RunResult> {
+  const { server, run, child: serverChild, rpc: srv } = proc
   const figures: Figures = emptyFigures()
   const problems: string[] = []
-  // One folder per run: tsx's loader thread writes a profile too (the smaller file).
-  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, `${server}-run${run}`)] : []
-  const serverChild = spawnBenchChild(`${server}-server.ts`, placement.serverCpu, ['--expose-gc', ...profile])
-  const srv = new RpcClient<ServerCalls>(serverChild, server)
-  const { main: gen, storm: stormGen } = generators.ensure()
+  const gen = generators.main()
   const tag = `${server} run ${run}`
+  let meanwhile: Promise<void> = Promise.resolve()
 
   const serverGone = (): boolean => serverChild.exitCode !== null || serverChild.signalCode !== null
   const phase = async (name: string, body: () => Promise<void>): Promise<void> => {
@@ -58,16 +128,34 @@ export async function measureServer(
   }
 
   try {
-    const { port } = await srv.call('listen', {}, 30_000)
+    // Started early on the generator's core (see run.ts): every thread moves to the server's.
+    if (placement.serverCpu !== null && proc.cpu !== placement.serverCpu && serverChild.pid !== undefined) pinProcess(serverChild.pid, placement.serverCpu)
+    const { port, listenedAt, base } = await (prepared ?? prelude(proc, gen, config.openConcurrency))
     const first = config.idleSessions[0]!
+    if (config.connectSessions > first) throw new Error(`config: connectSessions (${config.connectSessions}) above the first idle checkpoint (${first})`)
+    if (config.heartbeat.windowMs % config.heartbeat.intervalMs !== 0) throw new Error('config: the heartbeat window must be a whole number of intervals')
 
-    await phase('idle memory, heartbeat, broadcast', async () => {
-      // Warm-up so the baseline already holds the code paths a session uses.
-      await gen.call('idle-open', { port, count: 200, concurrency: config.openConcurrency, timeoutMs: 20_000 })
-      await gen.call('idle-close', {})
-      await settle('warm-up')
-      const base = await srv.call('stats', { gc: true })
+    const idlePhase = async (): Promise<void> => {
       let open = 0
+
+      // Connect rate: the first sessions of the idle pool, on an otherwise empty server.
+      {
+        const count = config.connectSessions
+        const reached = srv.call('wait-connects', { target: base.connects + count, timeoutMs: 60_000 }, 70_000)
+        reached.catch(() => undefined) // awaited below, unless the opening fails first
+        const { startedAt } = await gen.call('idle-open', { port, count, concurrency: config.openConcurrency, timeoutMs: 60_000 })
+        open = count
+        try {
+          const { at } = await reached
+          figures.connectRate = count / ((at - startedAt) / 1000)
+          log(`${tag}: connect rate ${Math.round(figures.connectRate)} sessions/s (${count} sessions, ${config.openConcurrency} awaiting their first echo at a time)`)
+        } catch (error) {
+          const text = error instanceof Error ? error.message : String(error)
+          problems.push(`connect rate: ${text.split('\n')[0]}`)
+          log(`${tag}: connect rate FAILED: ${text}`)
+        }
+      }
+
       for (const count of config.idleSessions) {
         await gen.call('idle-open', { port, count: count - open, concurrency: config.openConcurrency, timeoutMs: 120_000 })
         open = count
@@ -90,31 +178,34 @@ export async function measureServer(
         // Both servers send a heartbeat to every idle session each interval, so the ceiling's CPU
         // here is the floor for that work: one write and one read per session per interval.
         {
-          await sleep(config.heartbeat.settleMs)
-          const before = await srv.call('stats', { gc: false })
-          const beats = await gen.call('idle-stats', {})
-          await sleep(config.heartbeat.windowMs)
-          const after = await srv.call('stats', { gc: false })
-          const beatsAfter = await gen.call('idle-stats', {})
-          const scale = REPORT_HEARTBEAT_PER_MS / config.heartbeat.windowMs
+          const { windowMs, intervalMs } = config.heartbeat
+          const opensAt = heartbeatWindowStart(listenedAt, sent.doneAt, epochNow(), config.heartbeat)
+          meanwhile = quiet()
+          await sleep(opensAt - epochNow())
+          const [before, beats] = await Promise.all([srv.call('stats', { gc: false }), gen.call('idle-stats', {})])
+          await sleep(opensAt + windowMs - epochNow())
+          const [after, beatsAfter] = await Promise.all([srv.call('stats', { gc: false }), gen.call('idle-stats', {})])
+          const scale = REPORT_HEARTBEAT_PER_MS / windowMs
           figures.heartbeatCpuMs = (after.cpuMs - before.cpuMs) * scale
-          figures.heartbeatsPerSession = ((beatsAfter.heartbeats - beats.heartbeats) / count) * scale
+          const perSession = (beatsAfter.heartbeats - beats.heartbeats) / count
+          figures.heartbeatsPerSession = perSession * scale
+          log(`${tag}: heartbeat window opened ${((opensAt - sent.doneAt) / 1000).toFixed(2)} s after the broadcast, ${perSession.toFixed(3)} heartbeats per session in ${windowMs / 1000} s`)
+          const expected = windowMs / intervalMs
+          if (Math.abs(perSession - expected) > 0.01 * expected) {
+            problems.push(`heartbeat: ${perSession.toFixed(3)} heartbeats per session in the window, not ${expected}: the sweep's ticks are not where the bench expects them`)
+          }
           if (beatsAfter.closedByServer > 0) problems.push(`heartbeat: the server closed ${beatsAfter.closedByServer} idle sessions that answer heartbeats`)
+          await meanwhile
         }
       }
-      await gen.call('idle-close', {})
-      await settle('idle sessions')
-    })
-
-    await phase('connect rate', async () => {
-      const count = config.connectSessions
-      const { connects } = await srv.call('stats', { gc: false })
-      const reached = srv.call('wait-connects', { target: connects + count, timeoutMs: 60_000 }, 70_000)
-      const { startedAt } = await gen.call('idle-open', { port, count, concurrency: config.openConcurrency, timeoutMs: 60_000 })
-      const { at } = await reached
-      figures.connectRate = count / ((at - startedAt) / 1000)
-      await gen.call('idle-close', {})
-      await settle('connect rate')
+    }
+    await phase('idle memory, connect rate, broadcast, heartbeat', async () => {
+      try {
+        await idlePhase()
+      } finally {
+        // The server drops them while the throughput load starts and warms up (see there).
+        await gen.call('idle-close', {})
+      }
     })
 
     /** Runs a generator call and logs how busy each side was: the busier one limits the figure. */
@@ -128,10 +219,45 @@ export async function measureServer(
       return result
     }
 
+    // The throughput load goes on as the login storm's saturating load, so it starts once for both.
+    const { storm } = config
+    let loadStartedAt: number | null = null
+    const startLoad = async (): Promise<void> => {
+      await gen.call('load-start', { port, shape: config.throughput.shape })
+      loadStartedAt = performance.now()
+    }
+
     await phase('throughput', async () => {
-      figures.throughput = (await busy('throughput', () => gen.call('echo', { port, ...config.throughput }))).framesPerSec
-      await settle('throughput')
+      await startLoad()
+      // The window opens once the warm-up has run and the server holds nothing but this load: it
+      // drops the idle sessions meanwhile.
+      const { connections } = config.throughput.shape
+      const { reached, sessions } = await srv.call('wait-sessions', { count: connections, timeoutMs: SETTLE_TIMEOUT_MS })
+      if (!reached) throw new Error(`the server still held ${sessions} sessions, not the load's ${connections}, ${SETTLE_TIMEOUT_MS} ms after the idle sessions reset`)
+      figures.throughput = (await busy('throughput', () => gen.call('load-measure', { window: config.throughput.window }))).framesPerSec
     })
+
+    await phase('login storm', async () => {
+      if (loadStartedAt === null || JSON.stringify(storm.saturate) !== JSON.stringify(config.throughput.shape)) {
+        if (loadStartedAt !== null) await gen.call('load-stop', {})
+        await startLoad()
+      }
+      await sleep(storm.leadMs - (performance.now() - loadStartedAt!))
+      const overflows = listenOverflows()
+      const burst = await generators.storm().call('connect-burst', { port, count: storm.count, payloadSize: storm.payloadSize, timeoutMs: storm.timeoutMs }, storm.timeoutMs + 30_000)
+      const dropped = overflows === null ? null : (listenOverflows() ?? overflows) - overflows
+      const load = await gen.call('load-stop', {})
+      loadStartedAt = null
+      figures.stormP99 = burst.p99
+      figures.stormIncomplete = burst.incomplete
+      if (burst.incomplete > 0) problems.push(`login storm: ${burst.incomplete} of ${storm.count} got no echo in ${storm.timeoutMs} ms`)
+      log(
+        `${tag}: storm first echo p50 ${burst.p50.toFixed(1)} ms, p99 ${burst.p99.toFixed(1)} ms, max ${burst.max.toFixed(1)} ms; ` +
+          `listen-queue overflows ${dropped ?? 'unknown'}; saturating load ${Math.round(load.framesPerSec)} msg/s`,
+      )
+      await settle('login storm')
+    })
+    if (loadStartedAt !== null) await gen.call('load-stop', {}).catch(() => undefined)
 
     await phase('latency', async () => {
       const latency = await busy('latency', () => gen.call('latency', { port, ...config.latency }))
@@ -143,25 +269,7 @@ export async function measureServer(
 
     await phase('bulk', async () => {
       figures.bulk = (await busy('bulk', () => gen.call('echo', { port, ...config.bulk }))).payloadBytesPerSec / 1e6
-      await settle('bulk')
-    })
-
-    await phase('login storm', async () => {
-      const { storm } = config
-      await gen.call('load-start', { port, shape: storm.saturate })
-      await sleep(storm.leadMs)
-      const overflows = listenOverflows()
-      const burst = await stormGen.call('connect-burst', { port, count: storm.count, payloadSize: storm.payloadSize, timeoutMs: storm.timeoutMs }, storm.timeoutMs + 30_000)
-      const dropped = overflows === null ? null : (listenOverflows() ?? overflows) - overflows
-      const load = await gen.call('load-stop', {})
-      figures.stormP99 = burst.p99
-      figures.stormIncomplete = burst.incomplete
-      if (burst.incomplete > 0) problems.push(`login storm: ${burst.incomplete} of ${storm.count} got no echo in ${storm.timeoutMs} ms`)
-      log(
-        `${tag}: storm first echo p50 ${burst.p50.toFixed(1)} ms, p99 ${burst.p99.toFixed(1)} ms, max ${burst.max.toFixed(1)} ms; ` +
-          `listen-queue overflows ${dropped ?? 'unknown'}; saturating load ${Math.round(load.framesPerSec)} msg/s`,
-      )
-      await settle('login storm')
+      // The server is stopped next: no need to wait for it to drop these sessions.
     })
 
     if (serverGone()) throw new Error(`${server} exited during the run (code ${serverChild.exitCode ?? serverChild.signalCode})`)
@@ -171,7 +279,8 @@ export async function measureServer(
     problems.push(text.split('\n')[0]!)
     log(`${tag}: FAILED: ${text}`)
   } finally {
-    await Promise.all([gen, stormGen].map((generator) => generator.call('reset', {}, 10_000).catch(() => undefined)))
+    await meanwhile
+    await Promise.all(generators.started().map((generator) => generator.call('reset', {}, 10_000).catch(() => undefined)))
     await endChild(serverChild)
   }
   return { server, run, figures, problems }

@@ -5,11 +5,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { openFileHardLimit, placeProcesses, REPO_ROOT } from './children.js'
+import { endChild, openFileHardLimit, placeProcesses, REPO_ROOT } from './children.js'
 import { benchConfig } from './config.js'
 import type { RunResult, ServerKind } from './figures.js'
 import { Generators } from './generators.js'
-import { measureServer } from './measure-server.js'
+import { measureServer, type Prelude, prelude, type ServerProcess, spawnServer } from './measure-server.js'
 import { medians, summaryJson, table } from './report.js'
 
 /** One process (server or generator) holds all 50,000 sockets of its side, plus a few of its own. */
@@ -85,14 +85,34 @@ async function main(): Promise<number> {
   if (profileDir) log(`--cpu-prof: server profiles go to ${path.relative(REPO_ROOT, profileDir)}/ (the main thread's is the larger file in each run's folder; read it with tsx bench/profile-top.ts FILE)`)
   const results: RunResult[] = []
   const generators = new Generators(placement.loadCpu)
+  // Alternate the order, so drift over the run (heat, page cache) does not favour one server.
+  const jobs: { server: ServerKind; run: number }[] = []
+  for (let run = 1; run <= config.runs; run++) for (const server of run % 2 === 1 ? servers : [...servers].reverse()) jobs.push({ server, run })
+  // A server child takes ~1 s of CPU to start (tsx), and its prelude (listen, a warm-up, a GC)
+  // times nothing. So the next run's child starts during this run's heartbeat window, on the
+  // generator's core, which is then all but idle, and the storm generator (idle until the storm)
+  // runs its prelude; it moves to the server's core when its own run begins.
+  const early: { next: { proc: ServerProcess; prepared: Promise<Prelude> } | null } = { next: null }
   try {
-    for (let run = 1; run <= config.runs; run++) {
-      // Alternate the order, so drift over the run (heat, page cache) does not favour one server.
-      const order = run % 2 === 1 ? servers : [...servers].reverse()
-      for (const server of order) results.push(await measureServer(server, run, config, placement, generators, log, profileDir))
+    for (const [index, job] of jobs.entries()) {
+      const { proc, prepared } = early.next ?? { proc: spawnServer(job.server, job.run, placement.serverCpu, profileDir), prepared: null }
+      early.next = null
+      const upcoming = jobs[index + 1]
+      const quiet = async (): Promise<void> => {
+        if (!upcoming || early.next) return
+        const started = performance.now()
+        const next = spawnServer(upcoming.server, upcoming.run, placement.loadCpu, profileDir)
+        const nextPrelude = prelude(next, generators.storm(), config.openConcurrency)
+        early.next = { proc: next, prepared: nextPrelude }
+        await nextPrelude.then(
+          () => log(`${upcoming.server} run ${upcoming.run}: started, listening and warmed up meanwhile (${((performance.now() - started) / 1000).toFixed(1)} s)`),
+          () => undefined, // reported by that run
+        )
+      }
+      results.push(await measureServer(proc, prepared, config, placement, generators, log, quiet))
     }
   } finally {
-    await generators.end()
+    await Promise.all([generators.end(), early.next ? endChild(early.next.proc.child) : undefined])
   }
   for (const result of results) for (const problem of result.problems) problems.push(`${result.server} run ${result.run}: ${problem}`)
 
