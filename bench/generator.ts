@@ -6,7 +6,7 @@
 import { epochNow } from './clock.js'
 import { EchoLoad } from './load/echo-load.js'
 import { IdlePool } from './load/idle-pool.js'
-import { measureLatency } from './load/latency.js'
+import { type LatencyLoad, startLatency } from './load/latency.js'
 import { connectBurst } from './load/connect-burst.js'
 import { measureRate } from './load/window.js'
 import type { GeneratorCalls, LoadShape } from './messages.js'
@@ -14,21 +14,26 @@ import { serveRpc } from './rpc.js'
 
 const idle = new IdlePool()
 /**
- * The throughput scenario's load, which goes on as the login storm's saturating load while another
- * generator process connects.
+ * A closed-loop echo load in the background: throughput's (which goes on as the login storm's
+ * saturating load while another generator process connects), then bulk's.
  */
 let background: { load: EchoLoad; shape: LoadShape; startedAt: number } | null = null
+/** The latency scenario's load, between its start and its window. */
+let latency: LatencyLoad | null = null
 
 serveRpc<GeneratorCalls>({
-  echo: async ({ port, shape, window }) => {
-    const load = new EchoLoad(port, shape)
-    await load.start()
-    const { rate, generatorCpu } = await measureRate(window, () => load.received)
-    load.close()
-    load.tracker.check('echo load')
-    return { framesPerSec: rate, payloadBytesPerSec: rate * shape.payloadSize, generatorCpu }
+  'latency-start': async ({ port, connections, payloadSize }) => {
+    latency?.close()
+    latency = null
+    latency = await startLatency(port, connections, payloadSize)
+    return {}
   },
-  latency: ({ port, connections, payloadSize, window }) => measureLatency(port, connections, payloadSize, window),
+  'latency-measure': ({ window }) => {
+    if (!latency) throw new Error('latency-measure: no latency load running')
+    const load = latency
+    latency = null
+    return load.measure(window)
+  },
   'idle-open': async ({ port, count, concurrency, timeoutMs }) => {
     const startedAt = epochNow()
     let timer: NodeJS.Timeout | undefined
@@ -57,6 +62,8 @@ serveRpc<GeneratorCalls>({
   },
   reset: () => {
     idle.close()
+    latency?.close()
+    latency = null
     background?.load.close()
     background = null
     return {}

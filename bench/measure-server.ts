@@ -121,11 +121,6 @@ export async function measureServer(
       log(`${tag}: ${name} FAILED: ${text}`)
     }
   }
-  /** Waits for the server to drop every session the generator closed. */
-  const settle = async (after: string): Promise<void> => {
-    const { reached, sessions } = await srv.call('wait-sessions', { count: 0, timeoutMs: SETTLE_TIMEOUT_MS })
-    if (!reached) problems.push(`after ${after}: server still held ${sessions} sessions ${SETTLE_TIMEOUT_MS} ms after the peers reset`)
-  }
 
   try {
     // Started early on the generator's core (see run.ts): every thread moves to the server's.
@@ -219,6 +214,12 @@ export async function measureServer(
       return result
     }
 
+    /** Waits until the server holds exactly the `count` sessions of the load just started: the ones before it are gone. */
+    const onlyLoad = async (count: number, before: string): Promise<void> => {
+      const { reached, sessions } = await srv.call('wait-sessions', { count, timeoutMs: SETTLE_TIMEOUT_MS })
+      if (!reached) throw new Error(`the server still held ${sessions} sessions, not the load's ${count}, ${SETTLE_TIMEOUT_MS} ms after the ${before} reset`)
+    }
+
     // The throughput load goes on as the login storm's saturating load, so it starts once for both.
     const { storm } = config
     let loadStartedAt: number | null = null
@@ -231,9 +232,7 @@ export async function measureServer(
       await startLoad()
       // The window opens once the warm-up has run and the server holds nothing but this load: it
       // drops the idle sessions meanwhile.
-      const { connections } = config.throughput.shape
-      const { reached, sessions } = await srv.call('wait-sessions', { count: connections, timeoutMs: SETTLE_TIMEOUT_MS })
-      if (!reached) throw new Error(`the server still held ${sessions} sessions, not the load's ${connections}, ${SETTLE_TIMEOUT_MS} ms after the idle sessions reset`)
+      await onlyLoad(config.throughput.shape.connections, 'idle sessions')
       figures.throughput = (await busy('throughput', () => gen.call('load-measure', { window: config.throughput.window }))).framesPerSec
     })
 
@@ -255,20 +254,28 @@ export async function measureServer(
         `${tag}: storm first echo p50 ${burst.p50.toFixed(1)} ms, p99 ${burst.p99.toFixed(1)} ms, max ${burst.max.toFixed(1)} ms; ` +
           `listen-queue overflows ${dropped ?? 'unknown'}; saturating load ${Math.round(load.framesPerSec)} msg/s`,
       )
-      await settle('login storm')
+      // The latency load opens while the server drops these sessions; its window waits for that.
     })
     if (loadStartedAt !== null) await gen.call('load-stop', {}).catch(() => undefined)
 
     await phase('latency', async () => {
-      const latency = await busy('latency', () => gen.call('latency', { port, ...config.latency }))
+      const { connections, payloadSize, window } = config.latency
+      await gen.call('latency-start', { port, connections, payloadSize })
+      await onlyLoad(connections, 'login storm')
+      const latency = await busy('latency', () => gen.call('latency-measure', { window }))
       figures.latencyP50 = latency.p50
       figures.latencyP99 = latency.p99
       figures.latencyP999 = latency.p999
-      await settle('latency')
     })
 
     await phase('bulk', async () => {
-      figures.bulk = (await busy('bulk', () => gen.call('echo', { port, ...config.bulk }))).payloadBytesPerSec / 1e6
+      await gen.call('load-start', { port, shape: config.bulk.shape })
+      try {
+        await onlyLoad(config.bulk.shape.connections, 'latency load')
+        figures.bulk = (await busy('bulk', () => gen.call('load-measure', { window: config.bulk.window }))).payloadBytesPerSec / 1e6
+      } finally {
+        await gen.call('load-stop', {})
+      }
       // The server is stopped next: no need to wait for it to drop these sessions.
     })
 

@@ -52,10 +52,10 @@ export interface Percentiles {
 }
 
 export type GeneratorCalls = {
-  /** Echoed frames per second over the window. */
-  echo: { args: { port: number; shape: LoadShape; window: Window }; result: { framesPerSec: number; payloadBytesPerSec: number; generatorCpu: number } }
-  /** Round trips of one frame in flight per connection. */
-  latency: { args: { port: number; connections: number; payloadSize: number; window: Window }; result: Percentiles & { generatorCpu: number } }
+  /** Opens the latency load: one frame in flight per connection, looping once every connection has had its first echo. */
+  'latency-start': { args: { port: number; connections: number; payloadSize: number }; result: Record<string, never> }
+  /** Round trips of the latency load over the window (its warm-up counted from the loops' start); then closes it. */
+  'latency-measure': { args: { window: Window }; result: Percentiles & { generatorCpu: number } }
   /** Opens `count` sessions (each sends one frame and waits for its echo) and keeps them, answering heartbeats. */
   'idle-open': { args: { port: number; count: number; concurrency: number; timeoutMs: number }; result: { startedAt: number; doneAt: number } }
   'idle-stats': { args: Record<string, never>; result: { open: number; heartbeats: number; closedByServer: number } }

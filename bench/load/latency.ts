@@ -14,8 +14,18 @@ import { CloseTracker, openSocket, precomputedFrames, resetSocket } from './sock
  */
 const OPEN_CONCURRENCY = 256
 
-/** Round-trip times with one frame in flight per connection, sampled over the window only. */
-export async function measureLatency(port: number, connections: number, payloadSize: number, window: Window): Promise<Percentiles & { generatorCpu: number }> {
+/** A running latency load: `measure` samples its round trips over a window, then closes it. */
+export interface LatencyLoad {
+  measure(window: Window): Promise<Percentiles & { generatorCpu: number }>
+  close(): void
+}
+
+/**
+ * Opens `connections` connections with one frame in flight each and starts their closed loops once
+ * every one has had its first echo. Round-trip times are sampled over `measure`'s window only; its
+ * warm-up counts from the loops' start.
+ */
+export async function startLatency(port: number, connections: number, payloadSize: number): Promise<LatencyLoad> {
   const { buffer: frame } = precomputedFrames(payloadSize, 1)
   const tracker = new CloseTracker()
   const sockets: net.Socket[] = []
@@ -80,24 +90,39 @@ export async function measureLatency(port: number, connections: number, payloadS
       socket.write(frame)
     })
   }
+  const close = (): void => {
+    tracker.closing = true
+    for (const socket of sockets) resetSocket(socket)
+  }
   for (let i = 0; i < Math.min(OPEN_CONCURRENCY, connections); i++) openNext()
-  await Promise.race([
-    everyFirstEcho,
-    openFailed,
-    sleep(30_000).then(() => {
-      throw new Error(`latency: only ${firstEchoes} of ${connections} connections got a first echo in 30 s`)
-    }),
-  ])
+  try {
+    await Promise.race([
+      everyFirstEcho,
+      openFailed,
+      sleep(30_000).then(() => {
+        throw new Error(`latency: only ${firstEchoes} of ${connections} connections got a first echo in 30 s`)
+      }),
+    ])
+  } catch (error) {
+    close()
+    throw error
+  }
   for (const start of loops) start()
-  await sleep(window.warmupMs)
-  recording = true
-  const startedAt = performance.now()
-  const cpuAt = cpuMs()
-  await sleep(window.durationMs)
-  recording = false
-  const generatorCpu = (cpuMs() - cpuAt) / (performance.now() - startedAt)
-  tracker.closing = true
-  for (const socket of sockets) resetSocket(socket)
-  tracker.check('latency')
-  return { ...percentiles(samples.subarray(0, count)), generatorCpu }
+  const loopsStartedAt = performance.now()
+
+  return {
+    close,
+    async measure(window) {
+      await sleep(window.warmupMs - (performance.now() - loopsStartedAt))
+      recording = true
+      const startedAt = performance.now()
+      const cpuAt = cpuMs()
+      await sleep(window.durationMs)
+      recording = false
+      const generatorCpu = (cpuMs() - cpuAt) / (performance.now() - startedAt)
+      close()
+      tracker.check('latency')
+      return { ...percentiles(samples.subarray(0, count)), generatorCpu }
+    },
+  }
 }
