@@ -61,7 +61,9 @@ export class CeilingServer {
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject)
-      this.server.listen({ host, port }, () => {
+      // zerostate's accept queue: with Node's default of 511, a login storm drops SYNs here and
+      // each drop costs its client a 1–3 s retransmit, which is not what the ceiling is for.
+      this.server.listen({ host, port, backlog: 4096 }, () => {
         const address = this.server.address()
         if (address === null || typeof address === 'string') return reject(new Error('no TCP address'))
         this.due = Math.floor(performance.now()) + this.sweepPeriod

@@ -65,7 +65,8 @@ export async function prelude(proc: ServerProcess, gen: RpcClient<GeneratorCalls
  * (its last write) falls on a sweep tick no later than the first one at or after `broadcastDoneAt`
  * + interval, and its next ones exactly an interval later. A window that opens after that tick
  * minus one interval, and is a whole number of intervals long, holds the same number of heartbeats
- * for every session; opening it `marginMs` after a tick keeps each boundary clear of a tick's
+ * for every session (`skipRounds` intervals later, it holds steady-state rounds only; see the
+ * config); opening it `marginMs` after a tick keeps each boundary clear of a tick's
  * writes and their answers. Ticks fall at `listenedAt` + k × sweep (both servers start their sweep
  * at listen(), on whole milliseconds, so up to a millisecond earlier: `SLACK_MS` covers that).
  */
@@ -76,9 +77,9 @@ export function heartbeatWindowStart(
   heartbeat: BenchConfig['heartbeat'],
 ): number {
   const SLACK_MS = 5
-  const { intervalMs, sweepMs, marginMs } = heartbeat
+  const { intervalMs, sweepMs, marginMs, skipRounds } = heartbeat
   const lastFirstTick = listenedAt + Math.ceil((broadcastDoneAt + intervalMs - listenedAt + SLACK_MS) / sweepMs) * sweepMs
-  const start = lastFirstTick - intervalMs + marginMs
+  const start = lastFirstTick - intervalMs + marginMs + skipRounds * intervalMs
   return start >= now ? start : start + Math.ceil((now - start) / sweepMs) * sweepMs
 }
 

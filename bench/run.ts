@@ -76,7 +76,7 @@ async function main(): Promise<number> {
     ...(config.mode === 'full' && !fiftyK
       ? [`50,000 idle sessions: skipped, the open-file hard limit is ${fdLimit} (< ${FIFTY_K_FDS}) and one process holds every session`]
       : []),
-    ...(config.mode === 'quick' ? ['quick: shorter windows; heartbeat CPU measured over 5 s and scaled to 10 s'] : []),
+    ...(config.mode === 'quick' ? ['quick: shorter windows; heartbeat CPU measured over 5 s and scaled to 10 s, on the first idle round (every session probed: overstates zerostate)'] : []),
     loadNote('before'),
   ]
   for (const line of header) log(line)
