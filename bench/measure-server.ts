@@ -39,15 +39,21 @@ export function spawnServer(server: ServerKind, run: number, cpu: number | null,
 export interface Prelude {
   port: number
   listenedAt: number
-  /** After a 200-session warm-up and a GC: the idle-memory baseline. */
+  /** After the warm-up and a GC: the idle-memory baseline. */
   base: ServerStats
 }
 
-const WARM_UP_SESSIONS = 200
+/**
+ * Enough for V8 to have optimised a session's code paths and sized its young generation, as on a
+ * server that has been up a while: after 200, zerostate's connect rate was still a fresh process's
+ * (2.8–3.1k/s against 4.5–4.7k/s after 2,000), and its RSS per idle session counted the young
+ * generation's growth to its maximum (32 MiB, 3 KB a session at 10k) as session memory.
+ */
+const WARM_UP_SESSIONS = 2_000
 
 /**
  * Listen, then a warm-up so the idle-memory baseline already holds the code paths a session uses:
- * 200 sessions opened by `gen` and closed, then a GC. Nothing here is timed, so it can run on the
+ * `WARM_UP_SESSIONS` sessions opened by `gen` and closed, then a GC. Nothing here is timed, so it can run on the
  * generator's core during another server's heartbeat window (see run.ts).
  */
 export async function prelude(proc: ServerProcess, gen: RpcClient<GeneratorCalls>, openConcurrency: number): Promise<Prelude> {
