@@ -50,9 +50,10 @@ export function openFileHardLimit(): number {
  * hard one (each idle session is a file descriptor on both ends). Child stdout goes to our stderr,
  * so that with --json our stdout ends with the JSON line.
  */
-export function spawnBenchChild(script: string, cpu: number | null, nodeFlags: string[] = []): ChildProcess {
+export function spawnBenchChild(script: string, cpu: number | null, nodeFlags: string[] = [], nice = 0): ChildProcess {
   const node = [process.execPath, ...nodeFlags, '--import', 'tsx', path.join('bench', script)]
-  const command = cpu === null ? node : ['taskset', '-c', String(cpu), ...node]
+  const niced = nice === 0 ? node : ['nice', '-n', String(nice), ...node]
+  const command = cpu === null ? niced : ['taskset', '-c', String(cpu), ...niced]
   return spawn('bash', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'bench-child', ...command], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 2, 2, 'ipc'],
