@@ -32,7 +32,7 @@ export const gameLogicMachine = setup({
     stopDrain: () => {},
   },
   guards: {
-    /** Injected: events were queued after the drain actor last looked. */
+    /** Injected: events were queued after the drain last looked. */
     hasBacklog: () => false,
   },
 }).createMachine({
