@@ -5,6 +5,8 @@ export interface BenchConfig {
   mode: 'quick' | 'full'
   /** Each figure is the median over this many runs, each against a fresh server process. */
   runs: number
+  /** Sessions opened and closed on a fresh server before its idle-memory baseline (see `prelude` in measure-server.ts). */
+  warmUpSessions: number
   throughput: { shape: LoadShape; window: Window }
   latency: { connections: number; payloadSize: number; window: Window }
   bulk: { shape: LoadShape; window: Window }
@@ -47,6 +49,7 @@ export function benchConfig(mode: 'quick' | 'full', fiftyK: boolean): BenchConfi
   return {
     mode,
     runs: 3,
+    warmUpSessions: 2_000,
     throughput: { shape: THROUGHPUT, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 1_000, durationMs: 10_000 } },
     latency: { connections: 1_000, payloadSize: 64, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 500, durationMs: 3_000 } },
     bulk: { shape: BULK, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 500, durationMs: 3_000 } },

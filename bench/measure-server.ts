@@ -44,21 +44,23 @@ export interface Prelude {
 }
 
 /**
- * Enough for V8 to have optimised a session's code paths and sized its young generation, as on a
- * server that has been up a while: after 200, zerostate's connect rate was still a fresh process's
- * (2.8–3.1k/s against 4.5–4.7k/s after 2,000), and its RSS per idle session counted the young
- * generation's growth to its maximum (32 MiB, 3 KB a session at 10k) as session memory.
- */
-const WARM_UP_SESSIONS = 2_000
-
-/**
  * Listen, then a warm-up so the idle-memory baseline already holds the code paths a session uses:
- * `WARM_UP_SESSIONS` sessions opened by `gen` and closed, then a GC. Nothing here is timed, so it can run on the
+ * `warmUpSessions` sessions opened by `gen` and closed, then a GC. Nothing here is timed, so it can run on the
  * generator's core during another server's heartbeat window (see run.ts).
+ *
+ * 2,000 (quick and full runs) is enough for V8 to have optimised a session's code paths and sized
+ * its young generation, as on a server that has been up a while: after 200, zerostate's connect
+ * rate was still a fresh process's (2.8–3.1k/s against 4.5–4.7k/s after 2,000), and its RSS per
+ * idle session counted the young generation's growth to its maximum (32 MiB, 3 KB a session at
+ * 10k) as session memory.
  */
-export async function prelude(proc: ServerProcess, gen: RpcClient<GeneratorCalls>, openConcurrency: number): Promise<Prelude> {
+export async function prelude(
+  proc: ServerProcess,
+  gen: RpcClient<GeneratorCalls>,
+  config: Pick<BenchConfig, 'openConcurrency' | 'warmUpSessions'>,
+): Promise<Prelude> {
   const { port, listenedAt } = await proc.rpc.call('listen', {}, 30_000)
-  await gen.call('idle-open', { port, count: WARM_UP_SESSIONS, concurrency: openConcurrency, timeoutMs: 20_000 })
+  await gen.call('idle-open', { port, count: config.warmUpSessions, concurrency: config.openConcurrency, timeoutMs: 20_000 })
   await gen.call('idle-close', {})
   const { reached, sessions } = await proc.rpc.call('wait-sessions', { count: 0, timeoutMs: SETTLE_TIMEOUT_MS })
   if (!reached) throw new Error(`warm-up: server still held ${sessions} sessions ${SETTLE_TIMEOUT_MS} ms after the peers reset`)
@@ -132,7 +134,7 @@ export async function measureServer(
   try {
     // Started early on the generator's core (see run.ts): every thread moves to the server's.
     if (placement.serverCpu !== null && proc.cpu !== placement.serverCpu && serverChild.pid !== undefined) pinProcess(serverChild.pid, placement.serverCpu)
-    const { port, listenedAt, base } = await (prepared ?? prelude(proc, gen, config.openConcurrency))
+    const { port, listenedAt, base } = await (prepared ?? prelude(proc, gen, config))
     const first = config.idleSessions[0]!
     if (config.connectSessions > first) throw new Error(`config: connectSessions (${config.connectSessions}) above the first idle checkpoint (${first})`)
     if (config.heartbeat.windowMs % config.heartbeat.intervalMs !== 0) throw new Error('config: the heartbeat window must be a whole number of intervals')

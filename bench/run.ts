@@ -102,7 +102,7 @@ async function main(): Promise<number> {
         if (!upcoming || early.next) return
         const started = performance.now()
         const next = spawnServer(upcoming.server, upcoming.run, placement.loadCpu, profileDir)
-        const nextPrelude = prelude(next, generators.storm(), config.openConcurrency)
+        const nextPrelude = prelude(next, generators.storm(), config)
         early.next = { proc: next, prepared: nextPrelude }
         await nextPrelude.then(
           () => log(`${upcoming.server} run ${upcoming.run}: started, listening and warmed up meanwhile (${((performance.now() - started) / 1000).toFixed(1)} s)`),
@@ -122,7 +122,7 @@ async function main(): Promise<number> {
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), header, config, results, medians: m, problems }, null, 2))
 
   header.push(loadNote('after'))
-  const out: string[] = ['', ...header, '', table(m), '']
+  const out: string[] = ['', ...header, '', table(m, config), '']
   if (problems.length > 0) out.push('problems:', ...problems.map((problem) => `  - ${problem}`), '')
   out.push(`took ${((performance.now() - started) / 1000).toFixed(0)} s; every run's figures: ${path.relative(REPO_ROOT, file)}`)
   process.stdout.write(`${out.join('\n')}\n`)
