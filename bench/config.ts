@@ -1,8 +1,13 @@
 import type { LoadShape, Window } from './messages.js'
 
-/** Sizes and durations of one bench mode. Scenario shapes are issue 3's; only durations differ. */
+export type BenchMode = 'quick' | 'full' | 'smoke'
+
+/**
+ * Sizes and durations of one bench mode. In quick and full runs scenario shapes are issue 3's and
+ * only durations differ; a smoke run shrinks the shapes too (see {@link smokeConfig}).
+ */
 export interface BenchConfig {
-  mode: 'quick' | 'full'
+  mode: BenchMode
   /** Each figure is the median over this many runs, each against a fresh server process. */
   runs: number
   /** Sessions opened and closed on a fresh server before its idle-memory baseline (see `prelude` in measure-server.ts). */
@@ -44,7 +49,8 @@ const BULK: LoadShape = { connections: 10, inFlight: 4, payloadSize: 64 * 1024 }
 
 export const REPORT_HEARTBEAT_PER_MS = 10_000
 
-export function benchConfig(mode: 'quick' | 'full', fiftyK: boolean): BenchConfig {
+export function benchConfig(mode: BenchMode, fiftyK: boolean): BenchConfig {
+  if (mode === 'smoke') return smokeConfig()
   const quick = mode === 'quick'
   return {
     mode,
@@ -63,5 +69,33 @@ export function benchConfig(mode: 'quick' | 'full', fiftyK: boolean): BenchConfi
     broadcastPayloadSize: 64,
     // A connection with no echo by the timeout counts as the timeout: the p99 then reads as a floor.
     storm: { saturate: THROUGHPUT, leadMs: quick ? 300 : 500, count: 1_000, payloadSize: 64, timeoutMs: quick ? 5_000 : 10_000 },
+  }
+}
+
+/**
+ * `--smoke`, for `npm test` (test/bench.smoke.test.ts): every scenario on the quick run's code paths
+ * (server and generator children, RPC, both servers, medians, table, JSON line), at sizes that
+ * prove the harness works in ~20 s and measure nothing. Only the heartbeat window cannot shrink: it
+ * is the quick run's, one whole interval of the servers' default 5 s holding one round, so that the
+ * heartbeats-per-session check still means something.
+ */
+function smokeConfig(): BenchConfig {
+  const window: Window = { warmupMs: 100, durationMs: 300 }
+  const throughput: LoadShape = { connections: 8, inFlight: 4, payloadSize: 64 }
+  return {
+    mode: 'smoke',
+    runs: 1,
+    warmUpSessions: 200,
+    throughput: { shape: throughput, window },
+    latency: { connections: 16, payloadSize: 64, window },
+    bulk: { shape: { connections: 2, inFlight: 2, payloadSize: BULK.payloadSize }, window },
+    idleSessions: [300],
+    // Below connectSessions, so that opening still queues sessions behind the ones awaiting an echo.
+    openConcurrency: 64,
+    connectSessions: 200,
+    // The quick run's: one round in one interval, the first after the broadcast.
+    heartbeat: { ...benchConfig('quick', false).heartbeat },
+    broadcastPayloadSize: 64,
+    storm: { saturate: throughput, leadMs: 100, count: 50, payloadSize: 64, timeoutMs: 5_000 },
   }
 }

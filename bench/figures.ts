@@ -5,6 +5,7 @@ export const FIGURES = [
   'latencyP99',
   'latencyP999',
   'bulk',
+  /** At the first idle checkpoint: 10,000 sessions, but in a smoke run (the name is the one results files hold). */
   'bytesPerIdleSession10k',
   'bytesPerIdleSession50k',
   'connectRate',

@@ -167,7 +167,8 @@ export async function measureServer(
         if (!reached) throw new Error(`${count} sessions echoed but the server reports ${sessions}`)
         const loaded = await srv.call('stats', { gc: true })
         const perSession = (loaded.rss - base.rss) / count
-        if (count === 10_000) figures.bytesPerIdleSession10k = perSession
+        // The first checkpoint is 10,000 but in a smoke run.
+        if (count === first) figures.bytesPerIdleSession10k = perSession
         if (count === 50_000) figures.bytesPerIdleSession50k = perSession
         log(`${tag}: ${count} idle sessions: RSS ${mb(base.rss)} -> ${mb(loaded.rss)}, heap ${mb(base.heapUsed)} -> ${mb(loaded.heapUsed)}`)
         if (count !== first) continue

@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --json]`: zerostate and the node:net ceiling, side by side, under
- * the same load generator. See bench/README.md.
+ * `npm run bench [-- --quick | --smoke] [-- --json]`: zerostate and the node:net ceiling, side by
+ * side, under the same load generator. See bench/README.md.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -17,24 +17,32 @@ const FIFTY_K_FDS = 51_000
 
 interface Args {
   quick: boolean
+  smoke: boolean
   json: boolean
   only: ServerKind | null
   runs: number | null
   profile: boolean
 }
 
+const USAGE = 'usage: tsx bench/run.ts [--quick | --smoke] [--json] [--only=zerostate|ceiling] [--runs=N] [--cpu-prof]'
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, json: false, only: null, runs: null, profile: false }
+  const args: Args = { quick: false, smoke: false, json: false, only: null, runs: null, profile: false }
   for (const arg of argv) {
     if (arg === '--quick') args.quick = true
+    else if (arg === '--smoke') args.smoke = true
     else if (arg === '--json') args.json = true
     else if (arg === '--only=zerostate' || arg === '--only=ceiling') args.only = arg.slice('--only='.length) as ServerKind
     else if (arg === '--cpu-prof') args.profile = true
     else if (/^--runs=[1-9]$/.test(arg)) args.runs = Number(arg.slice('--runs='.length))
     else {
-      process.stderr.write(`unknown argument ${arg}\nusage: tsx bench/run.ts [--quick] [--json] [--only=zerostate|ceiling] [--runs=N] [--cpu-prof]\n`)
+      process.stderr.write(`unknown argument ${arg}\n${USAGE}\n`)
       process.exit(2)
     }
+  }
+  if (args.quick && args.smoke) {
+    process.stderr.write(`--quick and --smoke are two different runs: pick one\n${USAGE}\n`)
+    process.exit(2)
   }
   return args
 }
@@ -66,15 +74,21 @@ async function main(): Promise<number> {
 
   const fdLimit = openFileHardLimit()
   const fiftyK = fdLimit >= FIFTY_K_FDS
-  const config = benchConfig(args.quick ? 'quick' : 'full', fiftyK)
+  const config = benchConfig(args.smoke ? 'smoke' : args.quick ? 'quick' : 'full', fiftyK)
   if (args.runs) config.runs = args.runs
   const placement = placeProcesses()
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const header = [
-    `zerostate bench, ${config.mode} run: ${config.runs} runs per server, medians; Node ${process.version}, ${cpu}, ${os.platform()}`,
+    `zerostate bench, ${config.mode} run: ${config.runs} run${config.runs === 1 ? '' : 's'} per server, medians; Node ${process.version}, ${cpu}, ${os.platform()}`,
     `cores: ${placement.description}`,
     ...(config.mode === 'full' && !fiftyK
       ? [`50,000 idle sessions: skipped, the open-file hard limit is ${fdLimit} (< ${FIFTY_K_FDS}) and one process holds every session`]
+      : []),
+    ...(config.mode === 'smoke'
+      ? [
+          'smoke: a check that the harness runs end to end, not a measurement: a few hundred sessions, a few connections per load, ' +
+            'windows of a few hundred ms (the heartbeat window is the quick run\'s); no figure below means anything, nor does any goal marked met or MISSED',
+        ]
       : []),
     ...(config.mode === 'quick' ? ['quick: shorter windows; heartbeat CPU measured over 5 s and scaled to 10 s, on the first idle round (every session probed: overstates zerostate)'] : []),
     loadNote('before'),
@@ -118,7 +132,9 @@ async function main(): Promise<number> {
 
   const m = medians(results)
   mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true })
-  const file = path.join(REPO_ROOT, 'bench', 'results', `${config.mode}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  // A smoke run (one per `npm test`) overwrites the last one's file instead of adding one more.
+  const stamp = config.mode === 'smoke' ? 'latest' : new Date().toISOString().replace(/[:.]/g, '-')
+  const file = path.join(REPO_ROOT, 'bench', 'results', `${config.mode}-${stamp}.json`)
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), header, config, results, medians: m, problems }, null, 2))
 
   header.push(loadNote('after'))
