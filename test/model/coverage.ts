@@ -6,6 +6,7 @@
  * Transitions are compared by key (source state id, event type, index in the source's list), not by
  * identity: `machine.provide()` builds new transition objects, and the server runs provided machines.
  */
+import { expect } from 'vitest'
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition, InspectionEvent } from 'xstate'
 
 /** Every state node of a machine, the root first, then depth-first in declaration order. */
@@ -113,4 +114,21 @@ export class Coverage {
     const { states, transitions } = this.report()
     return states.missing.length === 0 && transitions.missing.length === 0
   }
+}
+
+/**
+ * Checks a run over TCP: every state, and every transition but `unreachable` (those no real server
+ * can take, listed with why by the caller), must have been taken. Logs the coverage line with how
+ * many paths ran and why the others could not be staged.
+ */
+export function expectTcpCoverage(
+  coverage: Coverage,
+  label: string,
+  run: { paths: number; notStaged: ReadonlyMap<string, number>; unreachable: readonly string[] },
+): void {
+  const line = coverage.line(label)
+  console.log(`${line} (${run.paths} paths)\n  paths not staged over TCP: ${[...run.notStaged].map(([why, n]) => `${n} (${why})`).join('; ')}`)
+  const { states, transitions } = coverage.report()
+  expect(states.missing, line).toEqual([])
+  expect(transitions.missing, line).toEqual(run.unreachable)
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { type AnyMachineSnapshot, createActor, type InspectionEvent, SimulatedClock } from 'xstate'
 import { gameLogicMachine } from '../../machines/gameLogic.js'
 import { createServer } from '../../src/server.js'
-import { Coverage } from './coverage.js'
+import { Coverage, expectTcpCoverage } from './coverage.js'
 import {
   coverEdges,
   describeEvent,
@@ -277,10 +277,6 @@ describe('game-logic machine: the edge tour over TCP, driven by real handlers', 
   }
 
   it('covers every state and transition a server can take', () => {
-    const line = tcpCoverage.line('gameLogic (tcp)')
-    console.log(`${line} (${tcpPaths.length} paths)\n  paths not staged over TCP: ${[...notStaged].map(([why, n]) => `${n} (${why})`).join('; ')}`)
-    const { states, transitions } = tcpCoverage.report()
-    expect(states.missing, line).toEqual([])
-    expect(transitions.missing, line).toEqual(UNREACHABLE_ON_A_SERVER)
+    expectTcpCoverage(tcpCoverage, 'gameLogic (tcp)', { paths: tcpPaths.length, notStaged, unreachable: UNREACHABLE_ON_A_SERVER })
   })
 })

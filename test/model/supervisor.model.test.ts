@@ -10,7 +10,7 @@ import { type AnyMachineSnapshot, createActor, fromPromise, type InspectionEvent
 import { supervisorMachine, type SupervisorInput } from '../../machines/supervisor.js'
 import type { CloseReason } from '../../src/errors.js'
 import { createServer, type ServerState } from '../../src/server.js'
-import { Coverage } from './coverage.js'
+import { Coverage, expectTcpCoverage } from './coverage.js'
 import {
   advanceTo,
   coverEdges,
@@ -354,10 +354,6 @@ describe('supervisor machine: the edge tour over TCP, every event from its real 
   }
 
   it('covers every state and transition a server can take', () => {
-    const line = tcpCoverage.line('supervisor (tcp)')
-    console.log(`${line} (${tcpPaths.length} paths)\n  paths not staged over TCP: ${[...notStaged].map(([why, n]) => `${n} (${why})`).join('; ')}`)
-    const { states, transitions } = tcpCoverage.report()
-    expect(states.missing, line).toEqual([])
-    expect(transitions.missing, line).toEqual(UNREACHABLE_ON_A_SERVER)
+    expectTcpCoverage(tcpCoverage, 'supervisor (tcp)', { paths: tcpPaths.length, notStaged, unreachable: UNREACHABLE_ON_A_SERVER })
   })
 })
