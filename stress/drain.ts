@@ -15,7 +15,7 @@
 import { type Client, connect, createServer, type Server } from '../src/index.js'
 import { type CliServer, startCli } from './child.js'
 import { SessionLedger } from './ledger.js'
-import { intFlag, isMain, nextIO, orAfter, parseFlags, report } from './util.js'
+import { intFlag, isMain, nextIO, orAfter, parseFlags, report, serverFlag } from './util.js'
 
 export interface DrainOptions {
   /** @default 100 */
@@ -195,8 +195,7 @@ export function formatDrain(s: DrainSummary): string {
 if (isMain(import.meta.url)) {
   const flags = parseFlags(process.argv.slice(2))
   const json = flags.has('json')
-  const mode = flags.get('server') ?? 'cli'
-  if (mode !== 'cli' && mode !== 'in-process') throw new Error(`--server is cli or in-process, got ${mode}`)
+  const mode = serverFlag(flags, 'cli')
   const summary = await runDrain({
     clients: intFlag(flags, 'clients', 100),
     messages: intFlag(flags, 'messages', 100),

@@ -21,7 +21,7 @@ import { createServer, type Server } from '../src/index.js'
 import { type CliServer, loggedReason, startCli } from './child.js'
 import { startPinger } from './fuzz.js'
 import { SessionLedger } from './ledger.js'
-import { collect, getGc, intFlag, isMain, MiB, mib, orAfter, parseFlags, report, sleep } from './util.js'
+import { collect, getGc, intFlag, isMain, MiB, mib, orAfter, parseFlags, report, serverFlag, sleep } from './util.js'
 import { encode } from './wire.js'
 
 export interface FloodOptions {
@@ -238,8 +238,7 @@ export function formatFlood(s: FloodSummary): string {
 if (isMain(import.meta.url)) {
   const flags = parseFlags(process.argv.slice(2))
   const json = flags.has('json')
-  const mode = flags.get('server') ?? 'cli'
-  if (mode !== 'cli' && mode !== 'in-process') throw new Error(`--server is cli or in-process, got ${mode}`)
+  const mode = serverFlag(flags, 'cli')
   const summary = await runFlood({
     totalBytes: intFlag(flags, 'mib', 256) * MiB,
     frameBytes: intFlag(flags, 'frame-bytes', 64 * 1024),

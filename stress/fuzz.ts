@@ -38,6 +38,7 @@ import {
   type Prng,
   report,
   RssSampler,
+  serverFlag,
   sleep,
   until,
 } from './util.js'
@@ -642,8 +643,7 @@ export function formatFuzz(s: FuzzSummary): string {
 if (isMain(import.meta.url)) {
   const flags = parseFlags(process.argv.slice(2))
   const json = flags.has('json')
-  const mode = flags.get('server') ?? 'in-process'
-  if (mode !== 'cli' && mode !== 'in-process') throw new Error(`--server is in-process or cli, got ${mode}`)
+  const mode = serverFlag(flags, 'in-process')
   const summary = await runFuzz({
     server: mode,
     frames: intFlag(flags, 'frames', 1_000_000),

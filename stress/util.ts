@@ -170,6 +170,13 @@ export function intFlag(flags: Map<string, string>, name: string, fallback: numb
   return value
 }
 
+/** `--server cli|in-process`: whether the runner starts the CLI in a child process or a server in its own. */
+export function serverFlag(flags: Map<string, string>, fallback: 'cli' | 'in-process'): 'cli' | 'in-process' {
+  const mode = flags.get('server') ?? fallback
+  if (mode !== 'cli' && mode !== 'in-process') throw new Error(`--server is cli or in-process, got ${mode}`)
+  return mode
+}
+
 /** Prints a runner's summary (JSON with --json) and sets the exit code from `ok`. */
 export function report(summary: { ok: boolean; failures: string[] }, json: boolean, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(summary)}\n` : text())
