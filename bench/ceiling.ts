@@ -1,4 +1,6 @@
 import net from 'node:net'
+import { HeartbeatSweep, type Sweepable } from '../src/heartbeatSweep.js'
+import { systemClock } from '../src/options.js'
 import { FrameDecoder } from '../src/protocol/decoder.js'
 import { frameLength, HEARTBEAT_FRAME, writeFrame } from '../src/protocol/encoder.js'
 import { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID, type Message } from '../src/protocol/message.js'
@@ -14,12 +16,29 @@ export interface CeilingOptions {
 const PAUSE_BYTES = 1 << 20 // 1 MiB
 
 /** Per-socket state, kept in one shape. */
-interface Connection {
-  socket: net.Socket
-  decoder: FrameDecoder
+class Connection implements Sweepable {
+  readonly decoder: FrameDecoder
   /** performance.now() of the last write to it: one clock read and one field write per write, no timers. */
-  lastWrite: number
+  lastWrite = performance.now()
+
+  constructor(
+    readonly socket: net.Socket,
+    maxPayload: number,
+    private readonly heartbeatInterval: number,
+  ) {
+    this.decoder = new FrameDecoder(maxPayload)
+  }
+
+  /** A heartbeat if nothing was written for an interval, stamped with the tick's time. */
+  sweep(now: number): void {
+    if (now - this.lastWrite < this.heartbeatInterval) return
+    this.socket.write(HEARTBEAT_FRAME)
+    this.lastWrite = now
+  }
 }
+
+/** The ceiling has no game logic for the sweep to look at. */
+const NO_GAME: Sweepable = { sweep: () => {} }
 
 /**
  * The ceiling: the fastest honest zero-compatible echo server we know how to write on node:net.
@@ -28,28 +47,24 @@ interface Connection {
  * messages/s of a write per frame).
  *
  * Heartbeats follow zerostate's schedule, so that both send one per idle session per interval and
- * the bench's heartbeat window holds the same rounds for both: one coarse sweep every interval/4
- * (fixed-rate ticks at whole milliseconds, judged at their due time) writes a heartbeat to each
- * socket written nothing to for at least an interval, and stamps it with the tick's time, so the
- * next one is due exactly an interval of ticks later. Every other write stamps `lastWrite`.
+ * the bench's heartbeat window holds the same rounds for both: zerostate's own sweep (a plain timer
+ * loop, no actors) runs every interval/4 and writes a heartbeat to each socket written nothing to
+ * for at least an interval. Every other write stamps `lastWrite`.
  */
 export class CeilingServer {
   private readonly server: net.Server
   private readonly connections = new Set<Connection>()
   private readonly maxPayload: number
   private readonly heartbeatInterval: number
-  private readonly sweepPeriod: number
   private readonly onConnect: () => void
-  private sweep: NodeJS.Timeout | null = null
-  /** When the next sweep is due (performance.now(), whole ms). */
-  private due = 0
+  private readonly sweep: HeartbeatSweep
   /** Reused for every read: decoded frames live only until the echo is encoded. */
   private readonly frames: Message[] = []
 
   constructor(options: CeilingOptions = {}) {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD
     this.heartbeatInterval = options.heartbeatInterval ?? 5_000
-    this.sweepPeriod = Math.max(1, Math.floor(this.heartbeatInterval / 4))
+    this.sweep = new HeartbeatSweep(systemClock, Math.max(1, Math.floor(this.heartbeatInterval / 4)), this.connections, NO_GAME)
     this.onConnect = options.onConnect ?? (() => {})
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket))
   }
@@ -66,8 +81,7 @@ export class CeilingServer {
       this.server.listen({ host, port, backlog: 4096 }, () => {
         const address = this.server.address()
         if (address === null || typeof address === 'string') return reject(new Error('no TCP address'))
-        this.due = Math.floor(performance.now()) + this.sweepPeriod
-        this.schedule()
+        this.sweep.start()
         resolve(address.port)
       })
     })
@@ -85,14 +99,13 @@ export class CeilingServer {
   }
 
   stop(): Promise<void> {
-    if (this.sweep) clearTimeout(this.sweep)
-    this.sweep = null
+    this.sweep.stop()
     for (const connection of this.connections) connection.socket.destroy()
     return new Promise((resolve) => this.server.close(() => resolve()))
   }
 
   private accept(socket: net.Socket): void {
-    const connection: Connection = { socket, decoder: new FrameDecoder(this.maxPayload), lastWrite: performance.now() }
+    const connection = new Connection(socket, this.maxPayload, this.heartbeatInterval)
     this.connections.add(connection)
     socket.on('data', (chunk: Buffer) => this.read(connection, chunk))
     socket.on('drain', () => socket.resume())
@@ -119,24 +132,5 @@ export class CeilingServer {
     }
     frames.length = 0
     if (error) connection.socket.destroy()
-  }
-
-  private schedule(): void {
-    this.sweep = setTimeout(this.tick, Math.max(1, this.due - performance.now()))
-    this.sweep.unref()
-  }
-
-  /** A tick more than a period late (a blocked event loop) is judged at the real time instead. */
-  private readonly tick = (): void => {
-    const actual = performance.now()
-    const now = actual - this.due < this.sweepPeriod ? this.due : Math.floor(actual)
-    this.due = now + this.sweepPeriod
-    const interval = this.heartbeatInterval
-    for (const connection of this.connections) {
-      if (now - connection.lastWrite < interval) continue
-      connection.socket.write(HEARTBEAT_FRAME)
-      connection.lastWrite = now
-    }
-    this.schedule()
   }
 }

@@ -28,7 +28,7 @@ export class HeartbeatSweep {
   constructor(
     private readonly clock: Clock,
     private readonly period: number,
-    private readonly sessions: ReadonlyMap<string, Sweepable>,
+    private readonly sessions: { values(): Iterable<Sweepable> },
     private readonly game: Sweepable,
   ) {}
 
