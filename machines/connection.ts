@@ -74,7 +74,7 @@ export const connectionMachine = setup({
     release: () => {},
   },
   guards: {
-    handshakeRequired: ({ context }) => context.handshake,
+    handshakeOff: ({ context }) => !context.handshake,
     verifyConfigured: ({ context }) => context.verify,
     accepted: (_, params: { output: unknown }) => params.output === true,
   },
@@ -90,7 +90,7 @@ export const connectionMachine = setup({
     verify: input.verify ?? false,
     reason: null,
   }),
-  initial: 'opening',
+  initial: 'handshake',
   on: {
     'socket.closed': { target: '#connection.closed', actions: 'setReasonFromEvent' },
     'frame.invalid': { target: '#connection.closed', actions: 'setReasonFromEvent' },
@@ -100,11 +100,10 @@ export const connectionMachine = setup({
     'server.stop': closeWith('server-stopping'),
   },
   states: {
-    opening: {
-      always: [{ guard: 'handshakeRequired', target: 'handshake' }, { target: 'active', actions: 'activate' }],
-    },
     handshake: {
       initial: 'awaitingFrame',
+      // With the handshake off a session is active on accept, as zero's are.
+      always: { guard: 'handshakeOff', target: 'active', actions: 'activate' },
       on: { 'handshake.timeout': closeWith('handshake-timeout') },
       states: {
         awaitingFrame: {
@@ -157,4 +156,4 @@ export const connectionMachine = setup({
 
 export type ConnectionMachine = typeof connectionMachine
 /** The state names a session can report, `handshake.verifying` flattened to `handshake`. */
-export type ConnectionState = 'opening' | 'handshake' | 'active' | 'heartbeatMissed' | 'closed'
+export type ConnectionState = 'handshake' | 'active' | 'heartbeatMissed' | 'closed'

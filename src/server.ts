@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { type Actor, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
+import { ConnectionFactory } from './connectionFactory.js'
 import { ZerostateError } from './errors.js'
 import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoop, type MessageHandler } from './gameLoop.js'
 import { HeartbeatSweep } from './heartbeatSweep.js'
@@ -73,7 +74,7 @@ class ZerostateServer implements Server, SessionHost {
   readonly frames: Message[] = []
   private readonly registry = new Map<string, ServerSession>()
   private readonly supervisor: Actor<SupervisorMachine>
-  private readonly connectionLogic: ConnectionMachine
+  private readonly connections: ConnectionFactory
   private readonly sweep: HeartbeatSweep
   private readonly net: NetServer
   private dirty: ServerSession[] = []
@@ -93,7 +94,11 @@ class ZerostateServer implements Server, SessionHost {
       maxPending: options.maxPendingMessages,
       onRelief: this.relieve,
     })
-    this.connectionLogic = this.provideConnection()
+    this.connections = new ConnectionFactory(
+      this.provideConnection(),
+      { handshake: options.handshake, verify: options.verify !== undefined },
+      options.inspect,
+    )
     this.supervisor = createActor(this.provideSupervisor(), {
       input: { drainTimeout: options.drainTimeout },
       clock,
@@ -196,19 +201,7 @@ class ZerostateServer implements Server, SessionHost {
   }
 
   connectionActor(session: ServerSession): Actor<ConnectionMachine> {
-    const { options } = this
-    const actor = createActor(this.connectionLogic, {
-      input: {
-        sessionId: session.id,
-        handshake: options.handshake,
-        verify: options.verify !== undefined,
-      },
-      inspect: options.inspect,
-      id: `session:${session.id}`,
-    })
-    // A root actor whose action throws would take the process down without an error observer.
-    actor.subscribe(new ActorFailure(session))
-    return actor
+    return this.connections.create(session.id, new ActorFailure(session))
   }
 
   scheduleFlush(session: ServerSession): void {

@@ -118,9 +118,10 @@ async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
   const states = steps.map((step) => step.state)
   const expected: string[] = []
   for (let i = 0; i < states.length; i++) {
-    const previous = i > 0 ? flat(states[i - 1]!) : 'opening'
+    // Every actor starts in the handshake; with it off, it leaves at once.
+    const previous = i > 0 ? flat(states[i - 1]!) : 'handshake'
     const current = flat(states[i]!)
-    if (current === 'active' && (previous === 'opening' || previous === 'handshake')) expected.push('activate')
+    if (current === 'active' && previous === 'handshake') expected.push('activate')
     if (current === 'heartbeatMissed' && previous !== 'heartbeatMissed') expected.push('probe')
     if (current === 'closed' && previous !== 'closed') expected.push(`release:${(states[i]!.context as { reason: string }).reason}`)
   }
@@ -422,9 +423,9 @@ describe('connection machine: the edge tour over TCP, every event from its real 
     actor.start()
     actor.send({ type: 'session.kick' })
     const { states, transitions } = coverage.report()
-    expect(states.covered).toBe(4) // connection, opening, active, closed
+    expect(states.covered).toBe(4) // connection, handshake, active, closed
     expect(states.missing).toContain('connection.heartbeatMissed')
-    expect(transitions.covered).toBe(2) // opening --always#1, connection --session.kick#0
+    expect(transitions.covered).toBe(2) // handshake --always#0, connection --session.kick#0
     expect(transitions.missing).toContain('connection.active --heartbeat.missed#0')
     expect(coverage.complete).toBe(false)
   })

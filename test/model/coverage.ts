@@ -80,7 +80,7 @@ export class Coverage {
     if (Array.isArray(nodes)) for (const node of nodes as AnyStateNode[]) this.seenStates.add(node.id)
     for (const transition of event._transitions) {
       this.seenTransitions.add(transitionKey(transition))
-      // Taking a transition means having been in its source, even a transient one (`opening`).
+      // Taking a transition means having been in its source, even one the actor was restored into.
       this.seenStates.add(transition.source.id)
       for (const id of targetIds(transition)) this.seenStates.add(id)
     }
