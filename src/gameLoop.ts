@@ -28,6 +28,16 @@ const SLOW: GameLogicEvent = { type: 'handler.slow' }
 const SETTLED: GameLogicEvent = { type: 'handler.settled' }
 const TIMEOUT: GameLogicEvent = { type: 'handler.timeout' }
 
+/**
+ * Queued events a drain runs per event-loop turn while connections are being accepted. Node
+ * accepts one connection per turn (libuv 1.45 stopped accepting in a loop), so a login storm is
+ * let in only as fast as the loop turns, and under a saturating load one turn drained some 1,600
+ * messages: 1,000 new connections waited 0.5–1.5 s in the kernel's accept queue. Short turns
+ * while connections arrive let them in within about 100 ms; the established sessions' messages
+ * wait a few turns more, in order.
+ */
+const ADMISSION_BUDGET = 16
+
 /** A handler pending this long (or half its timeout, if less) shows as `running.stalled`. */
 const SLOW_AFTER_MS = 1_000
 
@@ -66,6 +76,8 @@ export class GameLoop {
   private pendingSession: Session | undefined = undefined
   private backlogged = false
   private wakeScheduled = false
+  /** A connection was accepted since the last drain began. */
+  private admitting = false
 
   constructor(options: GameLoopOptions) {
     this.options = options
@@ -96,7 +108,9 @@ export class GameLoop {
     return this.backlogged
   }
 
+  /** A session was accepted: it is queued, and the drains stay short while others may follow. */
   connect(session: Session): void {
+    this.admitting = true
     this.enqueue(Kind.Connect, session, null)
   }
 
@@ -149,7 +163,10 @@ export class GameLoop {
 
   private drain(generation: number): void {
     const queue = this.queue
-    while (queue.size > 0) {
+    // What is left over runs on the next turns, from the quiet check below.
+    let budget = this.admitting ? ADMISSION_BUDGET : Number.POSITIVE_INFINITY
+    this.admitting = false
+    while (queue.size > 0 && budget-- > 0) {
       if (this.generation !== generation) return
       const result = queue.shift(this.run)
       if (this.backlogged && queue.size <= this.options.maxPending >> 1) {
