@@ -40,15 +40,17 @@ export class ConnectionFactory {
 
   /** An actor not started yet, for the session with this id, reporting errors to `errors`. */
   create(sessionId: string, errors: Partial<Observer<SnapshotFrom<ConnectionMachine>>>): Actor<ConnectionMachine> {
-    const { start } = this
-    let snapshot: PersistedStart | undefined
-    if (start !== null) snapshot = { ...start, context: { ...start.context, sessionId } }
-    const actor = createActor(this.logic, {
-      input: { sessionId, ...this.settings },
-      snapshot,
-      inspect: this.inspect,
-      id: `session:${sessionId}`,
-    })
+    const { start, inspect } = this
+    const id = `session:${sessionId}`
+    let actor: Actor<ConnectionMachine>
+    if (start === null) {
+      actor = createActor(this.logic, { input: { sessionId, ...this.settings }, inspect, id })
+    } else {
+      // An actor keeps its options for life: its input is its context, one object rather than two.
+      const context = { ...start.context, sessionId }
+      const snapshot: PersistedStart = { ...start, context }
+      actor = createActor(this.logic, { input: context, snapshot, inspect, id })
+    }
     // A root actor whose action throws would take the process down without an error observer.
     actor.subscribe(errors)
     return actor
