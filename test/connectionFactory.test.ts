@@ -26,7 +26,7 @@ function factory(settings: ConnectionSettings, inspect?: (event: InspectionEvent
 }
 
 describe('connection factory', () => {
-  it('restores only a start that is nothing but a state: entering the handshake runs no action and spawns nothing', () => {
+  it('relies on a chart whose handshake is entered with no action run and nothing invoked', () => {
     // The factory's premise, checked on the chart itself: should the handshake ever get an entry
     // action or an invoke, a restored actor would skip it, and this fails.
     const actions: string[] = []
