@@ -1,6 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate'
-import type { CloseReason, ProtocolErrorCode } from '../src/errors.js'
-import type { Message } from '../src/protocol/message.js'
+import type { CloseReason, ProtocolErrorCode } from './closeReason.js'
+import type { Message } from './message.js'
 
 /**
  * The life of one connection. The socket and the user's `verify` hook are injected (`provide`),

@@ -1,3 +1,6 @@
+export { CLOSE_REASONS } from './closeReason.js'
+export type { CloseReason, ProtocolErrorCode } from './closeReason.js'
+export type { Message } from './message.js'
 export { connectionMachine } from './connection.js'
 export type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionMachine, ConnectionState, VerifyInput } from './connection.js'
 export { gameLogicMachine } from './gameLogic.js'

@@ -1,27 +1,7 @@
-/**
- * Every way a session can end. `onDisconnect` receives one as `error.code`, and the connection
- * machine's `closed` state carries it in `context.reason`.
- */
-export const CLOSE_REASONS = [
-  'client-closed',
-  'reset',
-  'handshake-timeout',
-  'handshake-rejected',
-  'heartbeat-timeout',
-  'frame-too-small',
-  'frame-too-large',
-  'bad-checksum',
-  'slow-consumer',
-  'rate-limited',
-  'server-stopping',
-  'kicked',
-  'internal-error',
-] as const
+import type { CloseReason, ProtocolErrorCode } from '../machines/closeReason.js'
 
-export type CloseReason = (typeof CLOSE_REASONS)[number]
-
-/** The close reasons a peer causes by sending bytes that are not a valid frame. */
-export type ProtocolErrorCode = 'frame-too-small' | 'frame-too-large' | 'bad-checksum'
+export { CLOSE_REASONS } from '../machines/closeReason.js'
+export type { CloseReason, ProtocolErrorCode } from '../machines/closeReason.js'
 
 /** Codes that are not close reasons: misuse of the API or the CLI, and faults in user handlers. */
 export type UsageErrorCode = 'invalid-option' | 'handler-error' | 'handler-timeout' | 'not-listening'
@@ -89,8 +69,12 @@ export class ProtocolError extends SessionClosedError {
 
 /** A bad value given to `createServer`, `connect` or the CLI. */
 export class OptionError extends ZerostateError {
-  constructor(message: string) {
+  /** The option the message is about (`heartbeat.interval`, `--port`), when there is one. */
+  readonly option: string | undefined
+
+  constructor(message: string, option?: string) {
     super('invalid-option', message)
+    this.option = option
   }
 }
 

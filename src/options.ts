@@ -35,9 +35,9 @@ export interface ServerOptions {
   handshakeTimeout?: number
   /**
    * Decides the handshake from the first frame, which is then not delivered to `onMessage`.
-   * Without it, the first valid frame activates the session and is delivered.
+   * Without it, the first valid frame activates the session and is delivered. See {@link VerifyResult}.
    */
-  verify?: (session: Session, message: Message) => boolean | Promise<boolean>
+  verify?: (session: Session, message: Message) => VerifyResult | Promise<VerifyResult>
   /** Largest payload a frame may declare. @default 1_048_576 (1 MiB) */
   maxPayload?: number
   /** Bytes a session may have waiting to be written before it is closed with `slow-consumer`. @default 4_194_304 (4 MiB) */
@@ -58,6 +58,21 @@ export interface ServerOptions {
    * Off by default, and off costs nothing.
    */
   inspect?: Inspect
+}
+
+/**
+ * What `verify` decides. `true` accepts. `false` (or a throw, or a rejection) closes with
+ * `handshake-rejected` and the client learns nothing. `{ reject }` closes the same way after
+ * writing the `reject` frame, so the client can be told why (the game picks its id); `detail`
+ * joins the message of the error `onDisconnect` receives.
+ *
+ * @example verify: (session, token) => tokens.has(text(token)) || { reject: { id: 9, data: Buffer.from('bad token') } }
+ */
+export type VerifyResult = boolean | VerifyRejection
+
+export interface VerifyRejection {
+  reject: Message
+  detail?: string
 }
 
 export type Inspect = Observer<InspectionEvent> | ((event: InspectionEvent) => void)

@@ -1,9 +1,6 @@
-/** One frame's content: what handlers receive and what `send` takes. */
-export interface Message {
-  /** Message id, an int32. 0 is reserved for heartbeats, which never reach handlers. */
-  id: number
-  data: Uint8Array
-}
+import type { Message } from '../../machines/message.js'
+
+export type { Message } from '../../machines/message.js'
 
 /** Whether `value` can be sent as a frame: an int32 id and bytes. */
 export function isMessage(value: unknown): value is Message {

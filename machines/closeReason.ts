@@ -1,0 +1,24 @@
+/**
+ * Every way a session can end. `onDisconnect` receives one as `error.code`, and the connection
+ * machine's `closed` state carries it in `context.reason`.
+ */
+export const CLOSE_REASONS = [
+  'client-closed',
+  'reset',
+  'handshake-timeout',
+  'handshake-rejected',
+  'heartbeat-timeout',
+  'frame-too-small',
+  'frame-too-large',
+  'bad-checksum',
+  'slow-consumer',
+  'rate-limited',
+  'server-stopping',
+  'kicked',
+  'internal-error',
+] as const
+
+export type CloseReason = (typeof CLOSE_REASONS)[number]
+
+/** The close reasons a peer causes by sending bytes that are not a valid frame. */
+export type ProtocolErrorCode = 'frame-too-small' | 'frame-too-large' | 'bad-checksum'
