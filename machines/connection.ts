@@ -56,6 +56,7 @@ const closeWith = (reason: CloseReason) => ({ target: '#connection.closed', acti
 
 export const connectionMachine = setup({
   types: {
+    tags: {} as ConnectionTag,
     input: {} as ConnectionInput,
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent,
@@ -101,12 +102,14 @@ export const connectionMachine = setup({
   },
   states: {
     handshake: {
+      tags: ['handshake'],
       initial: 'awaitingFrame',
       // With the handshake off a session is active on accept, as zero's are.
       always: { guard: 'handshakeOff', target: 'active', actions: 'activate' },
       on: { 'handshake.timeout': closeWith('handshake-timeout') },
       states: {
         awaitingFrame: {
+          tags: ['awaitingFrame'],
           on: {
             'frame.received': [
               { guard: 'verifyConfigured', target: 'verifying' },
@@ -135,12 +138,14 @@ export const connectionMachine = setup({
       },
     },
     active: {
+      tags: ['live'],
       on: {
         'heartbeat.missed': 'heartbeatMissed',
         'heartbeat.timeout': closeWith('heartbeat-timeout'),
       },
     },
     heartbeatMissed: {
+      tags: ['live', 'awaitingFrame'],
       entry: 'probe',
       on: {
         'frame.received': 'active',
@@ -148,6 +153,7 @@ export const connectionMachine = setup({
       },
     },
     closed: {
+      tags: ['closed'],
       type: 'final',
       entry: 'release',
     },
@@ -157,3 +163,13 @@ export const connectionMachine = setup({
 export type ConnectionMachine = typeof connectionMachine
 /** The state names a session can report, `handshake.verifying` flattened to `handshake`. */
 export type ConnectionState = 'handshake' | 'active' | 'heartbeatMissed' | 'closed'
+
+/**
+ * What the server asks of a connection's state, so that a new state needs a tag rather than an
+ * edit wherever states are compared:
+ * - `handshake`: not yet admitted; the handshake deadline applies.
+ * - `live`: takes part in the game and in broadcasts; the heartbeat deadlines apply.
+ * - `awaitingFrame`: the machine wants to hear of the next valid frame (`frame.received`).
+ * - `closed`: the end.
+ */
+export type ConnectionTag = 'handshake' | 'live' | 'awaitingFrame' | 'closed'

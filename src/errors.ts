@@ -28,7 +28,7 @@ const CLOSE_MESSAGES: Record<CloseReason, string> = {
   'frame-too-small': 'a frame declared a size below 8',
   'frame-too-large': 'a frame declared a payload above maxPayload',
   'bad-checksum': 'a frame failed its Adler-32 checksum',
-  'slow-consumer': 'the peer did not read fast enough and its outbound queue overflowed',
+  'slow-consumer': 'the peer did not read fast enough: its outbound queue overflowed, or reading stayed paused for backpressure for the heartbeat timeout',
   'rate-limited': 'the peer sent more messages per second than maxMessagesPerSecond allows',
   'server-stopping': 'the server is stopping',
   kicked: 'the server closed the session',

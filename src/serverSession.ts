@@ -76,14 +76,13 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   get state(): ConnectionState {
-    const value = this.actor.getSnapshot().value
-    return typeof value === 'string' ? value : 'handshake'
+    const snapshot = this.actor.getSnapshot()
+    return snapshot.hasTag('handshake') ? 'handshake' : (snapshot.value as ConnectionState)
   }
 
   /** Past the handshake: takes part in the game and in broadcasts. */
   get live(): boolean {
-    const value = this.actor.getSnapshot().value
-    return value === 'active' || value === 'heartbeatMissed'
+    return this.actor.getSnapshot().hasTag('live')
   }
 
   bindUser(userId: UserId): void {
@@ -190,13 +189,15 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     if (this.closeReason !== null) return
     const { heartbeatInterval, heartbeatTimeout, handshakeTimeout } = this.host.options
     const wrote = this.lastWrite
-    const state = this.actor.getSnapshot().value
-    if (typeof state === 'object') {
+    const snapshot = this.actor.getSnapshot()
+    if (snapshot.hasTag('handshake')) {
       if (now - this.openedAt >= handshakeTimeout) return this.actor.send(HANDSHAKE_TIMEOUT)
-    } else {
+    } else if (snapshot.hasTag('live')) {
       const silent = now - this.lastSeen
-      if (silent >= heartbeatTimeout) this.actor.send(TIMEOUT)
-      else if (state === 'active' && silent >= heartbeatInterval) this.actor.send(MISSED)
+      // Held paused because the peer does not read, it cannot be heard either: its silence is
+      // ours, and the peer is a slow consumer rather than a dead one.
+      if (silent >= heartbeatTimeout) this.actor.send((this.paused & PAUSED_BACKPRESSURE) === 0 ? TIMEOUT : OVERFLOW)
+      else if (silent >= heartbeatInterval && !snapshot.hasTag('awaitingFrame')) this.actor.send(MISSED)
     }
     // zero clients keep their read deadline alive on our heartbeats; a busy session needs none.
     // What this tick writes (a probe, or that heartbeat) is stamped with the tick's time, so the
@@ -239,20 +240,19 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   private deliver(frames: Message[]): void {
-    const state = this.actor.getSnapshot().value
-    if (state === 'active') return this.toGame(frames)
-    if (state === 'heartbeatMissed') {
-      this.actor.send({ type: 'frame.received', frame: frames[0]! })
+    const snapshot = this.actor.getSnapshot()
+    if (snapshot.hasTag('live')) {
+      if (snapshot.hasTag('awaitingFrame')) this.actor.send({ type: 'frame.received', frame: frames[0]! })
       return this.toGame(frames)
     }
-    if (typeof state !== 'object') return
-    if (state.handshake === 'verifying') {
-      this.held!.push(...frames)
+    if (!snapshot.hasTag('awaitingFrame')) {
+      // verify is deciding: what follows the credential waits for its verdict.
+      this.held?.push(...frames)
       return
     }
-    // awaitingFrame: the first frame decides the handshake. With verify it is the credential and
-    // heartbeats do not count; without, any valid frame activates and is delivered like the rest.
-    const verify = this.actor.getSnapshot().context.verify
+    // The first frame decides the handshake. With verify it is the credential and heartbeats do
+    // not count; without, any valid frame activates and is delivered like the rest.
+    const verify = snapshot.context.verify
     const first = verify ? frames.findIndex((frame) => frame.id !== HEARTBEAT_ID) : 0
     if (first < 0) return
     this.held = frames.slice(verify ? first + 1 : first)
