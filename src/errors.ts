@@ -4,7 +4,9 @@ export { CLOSE_REASONS } from '../machines/closeReason.js'
 export type { CloseReason, ProtocolErrorCode } from '../machines/closeReason.js'
 
 /** Codes that are not close reasons: misuse of the API or the CLI, and faults in user handlers. */
-export type UsageErrorCode = 'invalid-option' | 'handler-error' | 'handler-timeout' | 'not-listening'
+export const USAGE_ERROR_CODES = ['invalid-option', 'handler-error', 'handler-timeout', 'not-listening'] as const
+
+export type UsageErrorCode = (typeof USAGE_ERROR_CODES)[number]
 
 export type ErrorCode = CloseReason | UsageErrorCode
 
@@ -89,6 +91,13 @@ export class HandlerError extends ZerostateError {
 export class HandlerTimeoutError extends ZerostateError {
   constructor(handler: string, timeout: number) {
     super('handler-timeout', `${handler} handler did not settle within ${timeout} ms; the game moved on`)
+  }
+}
+
+/** `listen()` on a server that is not idle, or one stopped before it could bind. */
+export class ListenError extends ZerostateError {
+  constructor(message: string) {
+    super('not-listening', message)
   }
 }
 

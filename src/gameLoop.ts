@@ -2,6 +2,7 @@ import { type Actor, createActor } from 'xstate'
 import { type GameLogicEvent, type GameLogicMachine, gameLogicMachine } from '../machines/gameLogic.js'
 import { HandlerError, HandlerTimeoutError, type SessionClosedError, type ZerostateError } from './errors.js'
 import { EventQueue } from './eventQueue.js'
+import { HandlerList, isThenable } from './handlerList.js'
 import type { Clock, Inspect } from './options.js'
 import type { Message } from './protocol/message.js'
 import type { Session } from './session.js'
@@ -42,10 +43,6 @@ const ADMISSION_BUDGET = 16
 /** A handler pending this long (or half its timeout, if less) shows as `running.stalled`. */
 const SLOW_AFTER_MS = 1_000
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
-}
-
 export interface GameLoopOptions {
   clock: Clock
   inspect: Inspect | undefined
@@ -61,10 +58,11 @@ export interface GameLoopOptions {
  * Queueing is O(1) and allocation-free; the actor is only sent an event when it is idle.
  */
 export class GameLoop {
-  onConnect: ConnectHandler | null = null
-  onMessage: MessageHandler | null = null
-  onDisconnect: DisconnectHandler | null = null
-  onError: ErrorHandler = defaultOnError
+  readonly connects = new HandlerList<Parameters<ConnectHandler>>('onConnect', (error, [session]) => this.failed(Kind.Connect, error, session))
+  readonly messages = new HandlerList<Parameters<MessageHandler>>('onMessage', (error, [session]) => this.failed(Kind.Message, error, session))
+  readonly disconnects = new HandlerList<Parameters<DisconnectHandler>>('onDisconnect', (error, [session]) => this.failed(Kind.Disconnect, error, session))
+  /** An onError that throws must not stop the game; there is nowhere left to report it. */
+  readonly errors = new HandlerList<Parameters<ErrorHandler>>('onError', () => {})
 
   readonly actor: Actor<GameLogicMachine>
   private readonly queue = new EventQueue<Kind, Session, Payload>()
@@ -186,7 +184,7 @@ export class GameLoop {
         const kind = this.pendingKind
         const session = this.pendingSession
         result.then(settle, (error: unknown) => {
-          if (this.generation === generation) this.report(new HandlerError(HANDLER_NAMES[kind], error), session)
+          if (this.generation === generation) this.failed(kind, error, session)
           settle()
         })
         return
@@ -208,11 +206,11 @@ export class GameLoop {
     this.pendingKind = kind
     this.pendingSession = session
     try {
-      if (kind === Kind.Message) return this.onMessage?.(session, payload as Message)
-      if (kind === Kind.Connect) return this.onConnect?.(session)
-      return this.onDisconnect?.(session, payload as SessionClosedError)
+      if (kind === Kind.Message) return this.messages.run?.(session, payload as Message)
+      if (kind === Kind.Connect) return this.connects.run?.(session)
+      return this.disconnects.run?.(session, payload as SessionClosedError)
     } catch (error) {
-      this.report(new HandlerError(HANDLER_NAMES[kind], error), session)
+      this.failed(kind, error, session)
       return undefined
     }
   }
@@ -223,9 +221,14 @@ export class GameLoop {
     this.report(new HandlerTimeoutError(HANDLER_NAMES[this.pendingKind], this.options.handlerTimeout), this.pendingSession)
   }
 
+  private failed(kind: Kind, error: unknown, session: Session | undefined): void {
+    this.report(new HandlerError(HANDLER_NAMES[kind], error), session)
+  }
+
   private report(error: ZerostateError, session: Session | undefined): void {
+    const run = this.errors.run ?? defaultOnError
     try {
-      this.onError(error, session)
+      run(error, session)
     } catch {
       // An onError that throws must not stop the game; there is nowhere left to report it.
     }

@@ -4,14 +4,17 @@ export { connect } from './client.js'
 export type { Client, ClientCloseReason, ClientOptions } from './client.js'
 export type { Session, UserId } from './session.js'
 export type { ConnectHandler, DisconnectHandler, ErrorHandler, MessageHandler } from './gameLoop.js'
-export type { Clock, HeartbeatOptions, ServerOptions } from './options.js'
+export type { Clock, HeartbeatOptions, ServerOptions, VerifyRejection, VerifyResult } from './options.js'
 export { DEFAULTS } from './options.js'
 export {
   CLOSE_REASONS,
   HandlerError,
+  HandlerTimeoutError,
+  ListenError,
   OptionError,
   ProtocolError,
   SessionClosedError,
+  USAGE_ERROR_CODES,
   ZerostateError,
 } from './errors.js'
 export type { CloseReason, ErrorCode, ProtocolErrorCode, UsageErrorCode } from './errors.js'
@@ -19,4 +22,4 @@ export type { Message } from './protocol/message.js'
 export { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID } from './protocol/message.js'
 export { encodeFrame, frameLength, writeFrame } from './protocol/encoder.js'
 export { FrameDecoder } from './protocol/decoder.js'
-export type { ConnectionState } from '../machines/connection.js'
+export type { ConnectionState, ConnectionTag } from '../machines/connection.js'

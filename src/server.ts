@@ -3,7 +3,7 @@ import { type Actor, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
 import { ConnectionFactory } from './connectionFactory.js'
-import { ZerostateError } from './errors.js'
+import { ListenError } from './errors.js'
 import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoop, type MessageHandler } from './gameLoop.js'
 import { HeartbeatSweep } from './heartbeatSweep.js'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js'
@@ -27,16 +27,22 @@ export interface Address {
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
 
-/** A zero-compatible session server. Create one with {@link createServer}. */
+/**
+ * A zero-compatible session server. Create one with {@link createServer}.
+ *
+ * Each `on…` adds a handler and returns the function that removes it. Several handlers of one
+ * kind run in the order they were added, each awaited before the next; one that throws is
+ * reported to `onError` and the next still runs.
+ */
 export interface Server {
   /** Runs on accept, before any message of the session. */
-  onConnect(handler: ConnectHandler): void
+  onConnect(handler: ConnectHandler): () => void
   /** Runs for every frame but heartbeats, one handler at a time across the whole server. */
-  onMessage(handler: MessageHandler): void
+  onMessage(handler: MessageHandler): () => void
   /** Runs once per session, after its last message; `error.code` says why it ended. */
-  onDisconnect(handler: DisconnectHandler): void
-  /** Gets what a handler threw or rejected with; the game goes on with the next event. */
-  onError(handler: ErrorHandler): void
+  onDisconnect(handler: DisconnectHandler): () => void
+  /** Gets what a handler threw or rejected with; the game goes on with the next event. Without one, errors go to `console.error`. */
+  onError(handler: ErrorHandler): () => void
   listen(options?: ListenOptions): Promise<Address>
   /** Sends to one session; false if there is no open session with that id. */
   unicast(sessionId: string, message: Message): boolean
@@ -119,25 +125,25 @@ class ZerostateServer implements Server, SessionHost {
     return this.supervisor.getSnapshot().value
   }
 
-  onConnect(handler: ConnectHandler): void {
-    this.game.onConnect = handler
+  onConnect(handler: ConnectHandler): () => void {
+    return this.game.connects.add(handler)
   }
 
-  onMessage(handler: MessageHandler): void {
-    this.game.onMessage = handler
+  onMessage(handler: MessageHandler): () => void {
+    return this.game.messages.add(handler)
   }
 
-  onDisconnect(handler: DisconnectHandler): void {
-    this.game.onDisconnect = handler
+  onDisconnect(handler: DisconnectHandler): () => void {
+    return this.game.disconnects.add(handler)
   }
 
-  onError(handler: ErrorHandler): void {
-    this.game.onError = handler
+  onError(handler: ErrorHandler): () => void {
+    return this.game.errors.add(handler)
   }
 
   listen({ host = '127.0.0.1', port = 18787 }: ListenOptions = {}): Promise<Address> {
     if (this.state !== 'idle') {
-      return Promise.reject(new ZerostateError('not-listening', `listen() needs an idle server, this one is ${this.state}`))
+      return Promise.reject(new ListenError(`listen() needs an idle server, this one is ${this.state}`))
     }
     this.supervisor.send({ type: 'server.listen' })
     const listening = new Promise<Address>((resolve, reject) => {
@@ -152,7 +158,7 @@ class ZerostateServer implements Server, SessionHost {
         this.net.off('error', onError)
         // stop() came first: its stopAccepting closes the socket that just bound.
         if (this.state !== 'starting') {
-          reject(new ZerostateError('not-listening', 'the server was stopped before it started listening'))
+          reject(new ListenError('the server was stopped before it started listening'))
           return
         }
         const bound = this.net.address()
@@ -256,7 +262,10 @@ class ZerostateServer implements Server, SessionHost {
         verify: fromPromise<boolean, VerifyInput>(async ({ input }) => {
           const session = sessionOf(input.sessionId)
           if (verify === undefined || session === undefined) return false
-          return (await verify(session, input.frame)) === true
+          const verdict = await verify(session, input.frame)
+          if (verdict === true) return true
+          if (typeof verdict === 'object' && verdict !== null) session.rejectWith(verdict)
+          return false
         }),
       },
     })

@@ -3,7 +3,7 @@ import type { ConnectionEvent, ConnectionMachine, ConnectionState } from '../mac
 import { type CloseReason, closedError, SessionClosedError } from './errors.js'
 import type { GameLoop } from './gameLoop.js'
 import type { Sweepable } from './heartbeatSweep.js'
-import type { ResolvedOptions } from './options.js'
+import type { ResolvedOptions, VerifyRejection } from './options.js'
 import { FrameDecoder } from './protocol/decoder.js'
 import { OutboundQueue } from './outboundQueue.js'
 import { frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
@@ -111,6 +111,16 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     if (this.closeReason !== null) return
     this.cause ??= new SessionClosedError('kicked', detail)
     this.actor.send(KICK)
+  }
+
+  /**
+   * `verify` said why it rejects: its frame is written before the close, and its detail joins
+   * the error `onDisconnect` receives.
+   */
+  rejectWith(rejection: VerifyRejection): void {
+    if (this.closeReason !== null) return
+    this.cause = new SessionClosedError('handshake-rejected', typeof rejection.detail === 'string' ? rejection.detail : undefined)
+    this.send(rejection.reject)
   }
 
   /** Queues an encoded frame; broadcast shares one buffer between every session it reaches. */

@@ -23,8 +23,8 @@ async function runsPerTurn(ran: () => number, expected: number): Promise<number[
 function game(): { game: GameLoop; log: string[] } {
   const log: string[] = []
   const game = new GameLoop({ clock: systemClock, inspect: undefined, handlerTimeout: 10_000, maxPending: 10_000, onRelief: () => {} })
-  game.onConnect = (s) => void log.push(`connect:${s.id}`)
-  game.onMessage = (s) => void log.push(`message:${s.id}`)
+  game.connects.add((s) => void log.push(`connect:${s.id}`))
+  game.messages.add((s) => void log.push(`message:${s.id}`))
   return { game, log }
 }
 
