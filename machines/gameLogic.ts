@@ -6,11 +6,11 @@ import { setup } from 'xstate'
  * Events are queued by the injected runner in O(1); this actor is woken only when it is idle, so a
  * busy server pays no actor hop per message. Entering `running` starts a drain of the queue:
  * synchronous handlers back to back, an async handler awaited before the next one starts. The drain
- * is an entry/exit pair rather than an invoked actor: a wake happens up to once per event-loop turn,
- * and creating and stopping a child actor each time doubled what a wake cost (about 30 µs → 15).
- * The server's coarse sweep (not a timer per handler) reports a handler pending for long as
- * `handler.slow`, and one pending past `handlerTimeout` as `handler.timeout`: the game then
- * abandons it, ignores its late result, and goes on with the next event.
+ * is an entry/exit pair rather than an invoked actor, since a wake can happen every event-loop turn
+ * and a child actor per wake would double its cost. The server's coarse sweep (not a timer per
+ * handler) reports a handler pending for long as `handler.slow`, and one pending past
+ * `handlerTimeout` as `handler.timeout`: the game then abandons it, ignores its late result, and
+ * goes on with the next event.
  */
 export type GameLogicEvent =
   | { type: 'game.wake' }

@@ -14,10 +14,10 @@ export type ConnectionSettings = Omit<ConnectionInput, 'sessionId'>
  * With the handshake on, every connection starts in the same state, `handshake.awaitingFrame`,
  * and entering it runs no action and invokes nothing (test/connectionFactory.test.ts holds the
  * chart to that). So the machine's initial snapshot is computed once per server, and each actor is
- * restored from it with its own session id, through XState's persistence API. Computing it for
- * every actor allocated 29 KB of short-lived sets and maps per connection, against 9 KB restored,
- * and collecting that garbage is most of what a connection costs. With the handshake off the
- * start runs `activate`, so each actor starts fresh.
+ * restored from it with its own session id, through XState's persistence API: computing it per
+ * actor allocates about three times the short-lived garbage, and collecting garbage is most of
+ * what a connection costs. With the handshake off the start runs `activate`, so each actor starts
+ * fresh.
  */
 export class ConnectionFactory {
   /** The persisted initial snapshot, or null with the handshake off. */

@@ -31,12 +31,10 @@ const TIMEOUT: GameLogicEvent = { type: 'handler.timeout' }
 
 /**
  * Queued events a drain runs per event-loop turn while connections are being accepted. Node
- * accepts one connection per turn (libuv 1.45 stopped accepting in a loop), so a login storm is
- * let in only as fast as the loop turns, and under a saturating load one turn drained some 1,600
- * messages: 1,000 new connections waited up to 1.5 s in the kernel's accept queue. Short turns
- * while connections arrive let them in within 200 ms; the established sessions' messages wait a
- * few turns more, in order. The price: while connections arrive as fast as the loop turns, the
- * game runs 16 events per connection let in.
+ * accepts one connection per turn, so a login storm is let in only as fast as the loop turns: long
+ * turns under a saturating load would keep new players in the kernel's accept queue for seconds.
+ * Short turns while connections arrive let them in quickly; the established sessions' messages
+ * wait a few turns more, in order.
  */
 const ADMISSION_BUDGET = 16
 

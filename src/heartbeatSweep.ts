@@ -9,16 +9,12 @@ export interface Sweepable {
  * `lastSeen`, and every `period` ms this walks the sessions and signals the stale ones, then lets
  * the game logic check its pending handler. Timeouts fire late by up to one period, never early.
  *
- * Ticks are fixed-rate and judged at their scheduled time, not at the moment the timer ran. A
- * timer runs a little late every time; judged at run time, an idle peer that answers each of our
- * heartbeats at once would look silent for "one interval plus that lateness" at the next tick,
- * and flap into heartbeatMissed and back every interval. A tick more than a period late (a blocked
- * event loop, a simulated clock advanced in one jump) is judged at the real time instead.
- *
- * Tick times are whole milliseconds (the period is one too), so "an interval of ticks later" is
- * exact: from a fractional origin, four periods of 1250 added up can come to 4999.999…, which
- * skipped a session's heartbeat for one tick and then judged its peer silent (a fifth of 10,000
- * idle sessions flapped every round).
+ * Ticks are fixed-rate and judged at their due time, not at the moment the timer ran: a timer
+ * always runs a little late, and judged at run time an idle peer that answers each heartbeat at
+ * once would look silent for "an interval plus that lateness" and flap into heartbeatMissed. A
+ * tick more than a period late (a blocked event loop, a simulated clock advanced in one jump) is
+ * judged at the real time instead. Tick times are whole milliseconds, so that "an interval of
+ * ticks later" adds up exactly (fractional periods summed to just under an interval).
  */
 export class HeartbeatSweep {
   private handle: unknown = null
