@@ -15,7 +15,8 @@
 import { type Client, connect, createServer, type Server } from '../src/index.js'
 import { type CliServer, startCli } from './child.js'
 import { SessionLedger } from './ledger.js'
-import { intFlag, isMain, nextIO, orAfter, parseFlags, report, serverFlag } from './util.js'
+import { intFlag, isMain, parseFlags, report, serverFlag } from './util.js'
+import { nextIO, orAfter } from '../test/helpers/wait.js'
 
 export interface DrainOptions {
   /** @default 100 */

@@ -21,7 +21,8 @@ import { createServer, type Server } from '../src/index.js'
 import { type CliServer, loggedReason, startCli } from './child.js'
 import { startPinger } from './fuzz.js'
 import { SessionLedger } from './ledger.js'
-import { collect, getGc, intFlag, isMain, MiB, mib, orAfter, parseFlags, report, serverFlag, sleep } from './util.js'
+import { collect, getGc, intFlag, isMain, MiB, mib, parseFlags, report, serverFlag } from './util.js'
+import { orAfter, sleep } from '../test/helpers/wait.js'
 import { encode } from './wire.js'
 
 export interface FloodOptions {

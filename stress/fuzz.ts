@@ -30,8 +30,6 @@ import {
   isMain,
   MiB,
   mib,
-  nextIO,
-  orAfter,
   parseFlags,
   percentile,
   prng,
@@ -39,9 +37,8 @@ import {
   report,
   RssSampler,
   serverFlag,
-  sleep,
-  until,
 } from './util.js'
+import { nextIO, orAfter, sleep, until } from '../test/helpers/wait.js'
 import { boundarySizes, int32le, judgeStream, putFrame, type StreamReason, wireLength } from './wire.js'
 
 // ---------------------------------------------------------------------------------------------

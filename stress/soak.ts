@@ -27,15 +27,12 @@ import {
   intFlag,
   isMain,
   mib,
-  nextIO,
-  orAfter,
   parseFlags,
   report,
   resourceCounts,
   resourceDelta,
-  sleep,
-  until,
 } from './util.js'
+import { nextIO, orAfter, sleep, until } from '../test/helpers/wait.js'
 import { encode } from './wire.js'
 
 export type CycleKind = 'fin' | 'reset' | 'half-open'

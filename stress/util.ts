@@ -1,45 +1,16 @@
 /**
- * Small shared pieces of the load runners: bounded waits, an RSS sampler, percentiles, a GC
- * handle, resource counts and a tiny flag parser. Nothing here sleeps for seconds: waits poll a
- * condition at short intervals and give up at a cap.
+ * Small shared pieces of the load runners: an RSS sampler, percentiles, a GC handle, resource
+ * counts, a tiny flag parser and a seeded PRNG. The waits they use are the tests' own
+ * (test/helpers/wait.ts).
  */
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { nextIO, sleep } from '../test/helpers/wait.js'
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** One turn of the event loop, poll phase included, so pending socket reads are processed. */
-export function nextIO(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
-/** Polls `condition` every `interval` ms; resolves true when it holds, false once `timeout` ms have passed. */
-export async function until(condition: () => boolean, timeout: number, interval = 2): Promise<boolean> {
-  const deadline = performance.now() + timeout
-  for (;;) {
-    if (condition()) return true
-    if (performance.now() > deadline) return false
-    await sleep(interval)
-  }
-}
-
-/** Like {@link until}, but throws with `what` when the condition never held. */
-export async function waitUntil(condition: () => boolean, timeout: number, what: string, interval = 2): Promise<void> {
-  if (!(await until(condition, timeout, interval))) throw new Error(`not within ${timeout} ms: ${what}`)
-}
-
-/** Resolves with the promise's value, or with `fallback` once `ms` have passed. */
-export function orAfter<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<F>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms)
-  })
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
-}
+// orAfter is re-exported for stress/child.ts, which still imports it from here.
+export { orAfter } from '../test/helpers/wait.js'
 
 /** The port of a `host:port` remote address. */
 export function portOf(remoteAddress: string): number {

@@ -1,37 +1,17 @@
 /**
- * zero's wire format written out again, independently of src/, for the load runners: an encoder,
- * a textbook Adler-32, and an oracle that reads a byte stream the way the spec says the server
- * must and names the close reason the server owes it.
+ * zero's wire format written out again, independently of src/, for the load runners: an encoder
+ * (checksummed by the tests' textbook Adler-32, test/helpers/adler32.ts) and an oracle that reads
+ * a byte stream the way the spec says the server must and names the close reason the server owes it.
  *
  *   size int32 LE (8 + n) | id int32 LE | data (n bytes) | Adler-32(id bytes + data) uint32 LE
  */
+import { adler32 } from '../test/helpers/adler32.js'
 
 export const HEADER = 8
 export const TRAILER = 4
 
 /** Close reasons a byte stream can earn, as `onDisconnect` reports them (`error.code`). */
 export type StreamReason = 'client-closed' | 'reset' | 'frame-too-small' | 'frame-too-large' | 'bad-checksum'
-
-const MOD = 65521
-/** Largest run of bytes whose sums cannot overflow 2^53 before the modulo (zlib's NMAX is 5552 for 32 bits). */
-const NMAX = 5552
-
-/** Adler-32 of `bytes[start, end)`. */
-export function adler32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let a = 1
-  let b = 0
-  let i = start
-  while (i < end) {
-    const stop = Math.min(end, i + NMAX)
-    for (; i < stop; i++) {
-      a += bytes[i]!
-      b += a
-    }
-    a %= MOD
-    b %= MOD
-  }
-  return ((b << 16) | a) >>> 0
-}
 
 /** Bytes a frame with an `n`-byte payload takes on the wire. */
 export function wireLength(n: number): number {
@@ -45,7 +25,7 @@ export function putFrame(target: Buffer, offset: number, id: number, data: Uint8
   target.writeInt32LE(id | 0, offset + 4)
   target.set(data, offset + HEADER)
   const end = offset + HEADER + n
-  target.writeUInt32LE(adler32(target, offset + 4, end), end)
+  target.writeUInt32LE(adler32(target.subarray(offset + 4, end)), end)
   return end + TRAILER
 }
 
@@ -103,7 +83,7 @@ export function judgeStream(
     if (size - 8 > maxPayload) return { reason: 'frame-too-large', validFrames, errorAt: offset }
     const end = offset + 4 + size
     if (end > view.length) break
-    if (view.readUInt32LE(end - 4) !== adler32(view, offset + 4, end - 4)) {
+    if (view.readUInt32LE(end - 4) !== adler32(view.subarray(offset + 4, end - 4))) {
       return { reason: 'bad-checksum', validFrames, errorAt: offset }
     }
     validFrames++

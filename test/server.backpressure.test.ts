@@ -4,7 +4,8 @@
  */
 import { connect as connectSocket, type Socket } from 'node:net'
 import { afterEach, expect, it } from 'vitest'
-import { cleanup, frame, SimulatedClock, startServer } from './helpers/harness.js'
+import { frame } from './helpers/frames.js'
+import { cleanup, SimulatedClock, startServer } from './helpers/harness.js'
 import { settle, waitFor } from './helpers/wait.js'
 
 const sockets = new Set<Socket>()

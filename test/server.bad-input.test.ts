@@ -4,7 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js'
-import { cleanup, frame, type Harness, int32, openClient, RawPeer, roundTrip, startServer } from './helpers/harness.js'
+import { frame, int32 } from './helpers/frames.js'
+import { cleanup, type Harness, openClient, roundTrip, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { waitFor } from './helpers/wait.js'
 
 afterEach(cleanup)

@@ -3,7 +3,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ServerSession } from '../src/serverSession.js'
-import { bytesEqual, cleanup, frame, openClient, RawPeer, rng, roundTrip, startServer } from './helpers/harness.js'
+import { bytesEqual, frame } from './helpers/frames.js'
+import { cleanup, openClient, rng, roundTrip, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { nextIO, waitFor } from './helpers/wait.js'
 
 afterEach(async () => {

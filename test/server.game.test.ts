@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { HandlerError } from '../src/errors.js'
 import type { Message } from '../src/protocol/message.js'
 import type { Session } from '../src/session.js'
-import { cleanup, frame, openClient, RawPeer, rng, roundTrip, startServer } from './helpers/harness.js'
+import { frame } from './helpers/frames.js'
+import { cleanup, openClient, rng, roundTrip, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { settle, waitFor, within } from './helpers/wait.js'
 
 afterEach(cleanup)

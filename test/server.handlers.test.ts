@@ -1,7 +1,9 @@
 /** Several handlers of one kind: all run, in the order added, each awaited; each can be removed. */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, OptionError } from '../src/index.js'
-import { cleanup, frame, RawPeer, startServer } from './helpers/harness.js'
+import { frame } from './helpers/frames.js'
+import { cleanup, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { waitFor } from './helpers/wait.js'
 
 afterEach(cleanup)

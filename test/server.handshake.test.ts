@@ -5,7 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Message } from '../src/protocol/message.js'
 import type { Session } from '../src/session.js'
-import { cleanup, frame, HEARTBEAT_BYTES, openClient, RawPeer, roundTrip, SimulatedClock, startServer } from './helpers/harness.js'
+import { frame, HEARTBEAT_BYTES } from './helpers/frames.js'
+import { cleanup, openClient, roundTrip, SimulatedClock, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { settle, waitFor } from './helpers/wait.js'
 
 afterEach(cleanup)

@@ -7,7 +7,9 @@
  * exactly on the interval boundaries.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, frame, type Harness, HEARTBEAT_BYTES, openClient, RawPeer, roundTrip, SimulatedClock, startServer } from './helpers/harness.js'
+import { frame, HEARTBEAT_BYTES } from './helpers/frames.js'
+import { cleanup, type Harness, openClient, roundTrip, SimulatedClock, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { settle, waitFor } from './helpers/wait.js'
 
 afterEach(cleanup)

@@ -3,7 +3,8 @@
  */
 import { afterEach, expect, it } from 'vitest'
 import type { Client } from '../src/client.js'
-import { bytesEqual, cleanup, openClient, rng, startServer } from './helpers/harness.js'
+import { bytesEqual } from './helpers/frames.js'
+import { cleanup, openClient, rng, startServer } from './helpers/harness.js'
 import { waitFor, within } from './helpers/wait.js'
 
 afterEach(cleanup)

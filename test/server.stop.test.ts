@@ -6,7 +6,8 @@ import { connect as connectSocket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Client } from '../src/client.js'
 import { createServer } from '../src/server.js'
-import { cleanup, openClient, RawPeer, roundTrip, startServer } from './helpers/harness.js'
+import { cleanup, openClient, roundTrip, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { waitFor, within } from './helpers/wait.js'
 
 afterEach(cleanup)

@@ -1,6 +1,8 @@
 /** A `verify` that rejects can tell the client why: its frame arrives before the FIN. */
 import { afterEach, expect, it } from 'vitest'
-import { cleanup, frame, RawPeer, startServer } from './helpers/harness.js'
+import { frame } from './helpers/frames.js'
+import { cleanup, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 
 afterEach(cleanup)
 

@@ -4,7 +4,9 @@
  */
 import { connect as connectSocket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanup, frame, openClient, RawPeer, roundTrip, startServer } from './helpers/harness.js'
+import { frame } from './helpers/frames.js'
+import { cleanup, openClient, roundTrip, startServer } from './helpers/harness.js'
+import { RawPeer } from './helpers/rawPeer.js'
 import { settle, waitFor, within } from './helpers/wait.js'
 import type { Message } from '../src/index.js'
 

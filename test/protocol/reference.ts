@@ -1,22 +1,10 @@
 /**
- * Independent reference implementations for the protocol tests. Nothing here imports src/: the
- * checksum is the textbook Adler-32 loop and frames are built field by field with a DataView, so a
- * bug in src/protocol cannot hide behind a shared helper.
+ * Independent reference implementations for the protocol tests. Nothing here imports src/ (but its
+ * Message type): the checksum is the tests' textbook Adler-32 (test/helpers/adler32.ts) and frames
+ * are built field by field with a DataView, so a bug in src/protocol cannot hide behind a shared helper.
  */
 import type { Message } from '../../src/protocol/message.js'
-
-const MOD_ADLER = 65521
-
-/** Textbook Adler-32 (RFC 1950): reduce modulo 65521 after every byte. */
-export function refAdler32(bytes: Uint8Array): number {
-  let a = 1
-  let b = 0
-  for (const byte of bytes) {
-    a = (a + byte) % MOD_ADLER
-    b = (b + a) % MOD_ADLER
-  }
-  return b * 65536 + a
-}
+import { adler32 } from '../helpers/adler32.js'
 
 /** One zero frame, built by hand: size LE, id LE, data, Adler-32 LE of id bytes + data. */
 export function refFrame(id: number, data: Uint8Array): Uint8Array {
@@ -26,7 +14,7 @@ export function refFrame(id: number, data: Uint8Array): Uint8Array {
   view.setInt32(0, 8 + n, true)
   view.setInt32(4, id, true)
   frame.set(data, 8)
-  view.setUint32(8 + n, refAdler32(frame.subarray(4, 8 + n)), true)
+  view.setUint32(8 + n, adler32(frame.subarray(4, 8 + n)), true)
   return frame
 }
 

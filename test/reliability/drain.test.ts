@@ -8,8 +8,8 @@ import { connect as netConnect } from 'node:net'
 import { expect, it } from 'vitest'
 import { startCli } from '../../stress/child.js'
 import { formatDrain, runDrain } from '../../stress/drain.js'
-import { orAfter, until } from '../../stress/util.js'
 import { encode } from '../../stress/wire.js'
+import { orAfter, until } from '../helpers/wait.js'
 
 it('server.stop() answers all 100 x 100 in-flight messages before closing each session with server-stopping', async () => {
   const summary = await runDrain({ server: 'in-process', clients: 100, messages: 100 })

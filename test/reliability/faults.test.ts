@@ -7,10 +7,10 @@
 import { afterEach, expect, it } from 'vitest'
 import { SimulatedClock } from 'xstate'
 import type { Client, Message } from '../../src/index.js'
-import { nextIO, until } from '../../stress/util.js'
-import { openClient, startServer, teardown } from './support.js'
+import { cleanup, openClient, startServer } from '../helpers/harness.js'
+import { nextIO, until } from '../helpers/wait.js'
 
-afterEach(teardown)
+afterEach(cleanup)
 
 const THROW = 1
 const REJECT = 2
@@ -32,7 +32,7 @@ it('reports 6,000 throwing and rejecting handler calls from 20 busy clients to o
   const PER_CLIENT = 600
   const t = await startServer()
   // Not an async function: THROW must throw synchronously, REJECT and ASYNC_ECHO return promises.
-  t.server.onMessage((session, message) => {
+  t.onMessage((session, message) => {
     switch (message.id) {
       case THROW:
         throw new Error(`thrown by ${seqOf(message)}`)
@@ -71,7 +71,7 @@ it('reports 6,000 throwing and rejecting handler calls from 20 busy clients to o
     expect(got).toEqual(Array.from({ length: PER_CLIENT }, (_, seq) => seq).filter((seq) => seq % 4 >= 2))
   }
   expect(t.errors).toHaveLength(CLIENTS * (PER_CLIENT / 2))
-  expect(t.errors.every(({ error, sessionId }) => error.code === 'handler-error' && sessionId !== undefined)).toBe(true)
+  expect(t.errors.every(({ error, session }) => error.code === 'handler-error' && session !== undefined)).toBe(true)
   const thrown = t.errors.filter(({ error }) => error.message.includes('thrown by')).length
   const rejected = t.errors.filter(({ error }) => error.message.includes('rejected by')).length
   expect({ thrown, rejected }).toEqual({ thrown: CLIENTS * (PER_CLIENT / 4), rejected: CLIENTS * (PER_CLIENT / 4) })
@@ -91,7 +91,7 @@ it('abandons a never-settling handler after handlerTimeout on the injected clock
   const LATE = 8
   let settleLate: () => void = () => {}
   const ran: number[] = []
-  t.server.onMessage((session, message) => {
+  t.onMessage((session, message) => {
     ran.push(message.id)
     if (message.id === NEVER) return new Promise<void>(() => {})
     if (message.id === LATE) {
@@ -124,7 +124,7 @@ it('abandons a never-settling handler after handlerTimeout on the injected clock
   clock.increment(HANDLER_TIMEOUT + sweep)
   expect(await until(() => got.length === 1 && otherGot.length === 1, 2_000), 'the next messages ran').toBe(true)
   expect(t.errors.map(({ error }) => error.code)).toEqual(['handler-timeout'])
-  expect(t.errors[0]!.sessionId).toBeDefined()
+  expect(t.errors[0]!.session).toBeDefined()
   expect(ran).toEqual([NEVER, ECHO, ECHO])
 
   // A handler that settles after its timeout: abandoned, and its late result is ignored.

@@ -9,7 +9,7 @@ import { FrameDecoder, type Message } from '../../src/index.js'
 import { formatFuzz, materialize, planArbitrary, runAttack, runFuzz } from '../../stress/fuzz.js'
 import type { SessionLedger } from '../../stress/ledger.js'
 import { boundarySizes, judgeStream } from '../../stress/wire.js'
-import { startServer, teardown, type TestServer } from './support.js'
+import { cleanup, type Harness, startServer } from '../helpers/harness.js'
 
 const MAX_PAYLOAD = 4096
 
@@ -35,13 +35,13 @@ it('survives 20,000 hostile frames against the CLI in a child process (as `npm s
 }, 90_000)
 
 describe('one hostile connection at a time (fast-check, shrinking)', () => {
-  let t: TestServer
+  let t: Harness
   let ledger: SessionLedger
   beforeAll(async () => {
     t = await startServer({ maxPayload: MAX_PAYLOAD })
     ledger = t.ledger
   })
-  afterAll(teardown)
+  afterAll(cleanup)
 
   it('closes each connection with the reason its bytes owe', async () => {
     await fc.assert(

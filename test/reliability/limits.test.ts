@@ -7,11 +7,12 @@
 import { afterEach, expect, it } from 'vitest'
 import { SimulatedClock } from 'xstate'
 import type { Client } from '../../src/index.js'
-import { nextIO, until } from '../../stress/util.js'
 import { encode } from '../../stress/wire.js'
-import { openClient, openSocket, startServer, teardown } from './support.js'
+import { cleanup, openClient, startServer } from '../helpers/harness.js'
+import { RawPeer } from '../helpers/rawPeer.js'
+import { nextIO, until } from '../helpers/wait.js'
 
-afterEach(teardown)
+afterEach(cleanup)
 
 it('closes a client sending 1,000 messages at once with rate-limited while a polite client at half the rate is never closed', async () => {
   const clock = new SimulatedClock()
@@ -46,7 +47,7 @@ it('closes a client that never reads with slow-consumer once maxBufferedBytes is
   const MAX_BUFFERED = 256 * 1024
   const t = await startServer({ maxBufferedBytes: MAX_BUFFERED })
   let hellos = 0
-  t.server.onMessage((session, message) => {
+  t.onMessage((session, message) => {
     hellos++
     session.send(message)
   })
@@ -62,11 +63,11 @@ it('closes a client that never reads with slow-consumer once maxBufferedBytes is
     readers.push(client)
     received.push(got)
   }
-  const slow = await openSocket(t.port)
-  slow.write(encode(1, Buffer.from('hi')))
-  // It reads nothing from now on: no 'data' listener, and paused.
-  slow.pause()
-  const slowPort = slow.localPort!
+  const slow = await RawPeer.open(t.port)
+  await slow.write(encode(1, Buffer.from('hi')))
+  // It reads nothing from now on: its socket is paused, so the kernel's buffers fill and stay full.
+  slow.socket.pause()
+  const slowPort = slow.localPort
   // Its first frame made it active (broadcasts reach it) once the handler has seen it.
   expect(await until(() => hellos === 4, 2_000)).toBe(true)
   expect(t.server.connectionCount).toBe(4)

@@ -3,20 +3,22 @@
  * on a SimulatedClock, so one `clock.increment(handshakeTimeout)` must close them all with
  * `handshake-timeout`, and their sessions must be garbage-collected afterwards.
  */
-import type { Socket } from 'node:net'
 import { afterEach, expect, it } from 'vitest'
 import { SimulatedClock } from 'xstate'
-import { collect, getGc, until } from '../../stress/util.js'
-import { openSocket, startServer, teardown } from './support.js'
+import { collect, getGc } from '../../stress/util.js'
+import { cleanup, startServer } from '../helpers/harness.js'
+import { RawPeer } from '../helpers/rawPeer.js'
+import { until } from '../helpers/wait.js'
 
-afterEach(teardown)
+afterEach(cleanup)
 
 const SOCKETS = 1_000
 const HANDSHAKE_TIMEOUT = 10_000
 
 it('closes 1,000 two-byte slowloris sockets with handshake-timeout on one clock increment, and returns their memory', async () => {
   const clock = new SimulatedClock()
-  const t = await startServer({ clock, handshakeTimeout: HANDSHAKE_TIMEOUT })
+  // The harness records nothing (record: false): it would hold on to every session.
+  const t = await startServer({ clock, handshakeTimeout: HANDSHAKE_TIMEOUT, record: false })
   const gc = getGc()
   // Plain counters, not the ledger: nothing in the test may hold on to a session.
   let connects = 0
@@ -42,17 +44,16 @@ it('closes 1,000 two-byte slowloris sockets with handshake-timeout on one clock 
   const round = async (n: number, measure: (() => void) | null): Promise<void> => {
     connects = disconnects = 0
     for (const key of Object.keys(reasons)) delete reasons[key]
-    const sockets: Socket[] = []
+    const peers: RawPeer[] = []
     let closed = 0
     for (let i = 0; i < n; i += 100) {
-      const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => openSocket(t.port)))
-      for (const socket of batch) {
-        // The first two bytes of a size field: a frame that never completes.
-        socket.write(Buffer.from([0x10, 0x00]))
-        socket.once('close', () => closed++)
-        // Reads (and drops) whatever comes, so the server's FIN is seen.
-        socket.resume()
-        sockets.push(socket)
+      const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => RawPeer.open(t.port)))
+      // The first two bytes of a size field: a frame that never completes. Peers read whatever
+      // comes, so the server's FIN is seen.
+      await Promise.all(batch.map((peer) => peer.write(Buffer.from([0x10, 0x00]))))
+      for (const peer of batch) {
+        peer.socket.once('close', () => closed++)
+        peers.push(peer)
       }
     }
     expect(await until(() => connects === n, 10_000), `accepted ${connects} of ${n}`).toBe(true)
