@@ -16,9 +16,18 @@ export const CLOSE_REASONS = [
   'server-stopping',
   'kicked',
   'internal-error',
+  'text-message',
+  'message-too-large',
+  'websocket-error',
 ] as const
 
 export type CloseReason = (typeof CLOSE_REASONS)[number]
 
 /** The close reasons a peer causes by sending bytes that are not a valid frame. */
 export type ProtocolErrorCode = 'frame-too-small' | 'frame-too-large' | 'bad-checksum'
+
+/**
+ * The close reasons a transport reports on its own: the peer went away, or broke the transport's
+ * protocol (over WebSocket: a text message, a message over the size limit, a malformed frame).
+ */
+export type TransportCloseReason = 'client-closed' | 'reset' | 'text-message' | 'message-too-large' | 'websocket-error'

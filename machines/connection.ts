@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate'
-import type { CloseReason, ProtocolErrorCode } from './closeReason.js'
+import type { CloseReason, ProtocolErrorCode, TransportCloseReason } from './closeReason.js'
 import type { Message } from './message.js'
 
 /**
@@ -40,7 +40,8 @@ export type ConnectionEvent =
   | { type: 'heartbeat.missed' }
   /** The heartbeat sweep saw no inbound frame for the timeout. */
   | { type: 'heartbeat.timeout' }
-  | { type: 'socket.closed'; reason: 'client-closed' | 'reset' }
+  /** The peer went away, or broke the transport's own protocol. */
+  | { type: 'socket.closed'; reason: TransportCloseReason }
   | { type: 'outbound.overflow' }
   /** The peer sent faster than `maxMessagesPerSecond`. */
   | { type: 'rate.exceeded' }

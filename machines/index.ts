@@ -1,5 +1,5 @@
 export { CLOSE_REASONS } from './closeReason.js'
-export type { CloseReason, ProtocolErrorCode } from './closeReason.js'
+export type { CloseReason, ProtocolErrorCode, TransportCloseReason } from './closeReason.js'
 export type { Message } from './message.js'
 export { connectionMachine } from './connection.js'
 export type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionMachine, ConnectionState, ConnectionTag, VerifyInput } from './connection.js'

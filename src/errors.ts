@@ -1,7 +1,7 @@
 import type { CloseReason, ProtocolErrorCode } from '../machines/closeReason.js'
 
 export { CLOSE_REASONS } from '../machines/closeReason.js'
-export type { CloseReason, ProtocolErrorCode } from '../machines/closeReason.js'
+export type { CloseReason, ProtocolErrorCode, TransportCloseReason } from '../machines/closeReason.js'
 
 /** Codes that are not close reasons: misuse of the API or the CLI, and faults in user handlers. */
 export const USAGE_ERROR_CODES = ['invalid-option', 'handler-error', 'handler-timeout', 'not-listening'] as const
@@ -35,6 +35,9 @@ const CLOSE_MESSAGES: Record<CloseReason, string> = {
   'server-stopping': 'the server is stopping',
   kicked: 'the server closed the session',
   'internal-error': 'the session failed inside zerostate',
+  'text-message': 'a WebSocket peer sent a text message; frames travel in binary messages',
+  'message-too-large': 'a WebSocket message declared more bytes than one frame of maxPayload',
+  'websocket-error': 'a WebSocket peer broke the WebSocket protocol',
 }
 
 /** Why a session ended. `code` is the {@link CloseReason}. */

@@ -1,29 +1,61 @@
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { type Actor, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
 import { ConnectionFactory } from './connectionFactory.js'
-import { ListenError } from './errors.js'
+import { ListenError, OptionError } from './errors.js'
 import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoop, type MessageHandler } from './gameLoop.js'
 import { HeartbeatSweep } from './heartbeatSweep.js'
 import { type ResolvedOptions, resolveOptions, type ServerOptions } from './options.js'
-import { encodeFrame } from './protocol/encoder.js'
+import { encodeFrame, frameLength } from './protocol/encoder.js'
 import { isMessage, type Message } from './protocol/message.js'
 import { ServerSession, type SessionHost } from './serverSession.js'
 import type { Session } from './session.js'
-import { SocketTransport } from './transport/socketTransport.js'
+import type { Arrivals, Listener } from './transport/listener.js'
+import { TcpListener } from './transport/tcpListener.js'
+import type { Transport, TransportSink } from './transport/transport.js'
+import { WebSocketListener } from './transport/webSocketListener.js'
 
 export interface ListenOptions {
   /** @default '127.0.0.1' */
   host?: string
-  /** 0 picks a free port. @default 18787 */
+  /** The TCP port; 0 picks a free one; false: no TCP. @default 18787 */
+  port?: number | false
+  /** Accept WebSocket sessions too (or only, with `port: false`); `true` takes every default. */
+  webSocket?: WebSocketListenOptions | boolean
+}
+
+export interface WebSocketListenOptions {
+  /** @default the TCP host */
+  host?: string
+  /** 0 picks a free one. @default 18789 */
   port?: number
+  /** The path that upgrades; other paths get 404. @default '/' */
+  path?: string
+  /**
+   * Origins whose pages may open sessions, e.g. `['https://game.example']`, or `'*'` for any.
+   * Clients that send no Origin (not browsers) and pages served from this host are always let in;
+   * other sites' pages are refused, so they cannot open sessions as your players.
+   * @default []
+   */
+  allowedOrigins?: readonly string[] | '*'
 }
 
 export interface Address {
   host: string
-  port: number
+  /** The TCP port, or null without TCP. */
+  port: number | null
+  webSocket: WebSocketAddress | null
 }
+
+export interface WebSocketAddress {
+  host: string
+  port: number
+  path: string
+  /** What a client connects to: `ws://127.0.0.1:18789/`. */
+  url: string
+}
+
+export const DEFAULT_WEBSOCKET_PORT = 18789
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
 
@@ -43,7 +75,12 @@ export interface Server {
   onDisconnect(handler: DisconnectHandler): () => void
   /** Gets what a handler threw or rejected with; the game goes on with the next event. Without one, errors go to `console.error`. */
   onError(handler: ErrorHandler): () => void
-  listen(options?: ListenOptions): Promise<Address>
+  /**
+   * Starts listening: TCP on `port`, WebSocket too with `webSocket`, or WebSocket alone with
+   * `port: false`. Rejects (and binds nothing) if any address cannot be taken.
+   */
+  listen(options: ListenOptions & { port: false }): Promise<Address & { port: null; webSocket: WebSocketAddress }>
+  listen(options?: ListenOptions & { port?: number }): Promise<Address & { port: number }>
   /** Sends to one session; false if there is no open session with that id. */
   unicast(sessionId: string, message: Message): boolean
   /** Sends to every session past its handshake; returns how many it reached. */
@@ -69,12 +106,13 @@ export function createServer(options?: ServerOptions): Server {
   return new ZerostateServer(resolveOptions(options))
 }
 
-const LISTEN_BACKLOG = 4096
+/** How long a WebSocket close handshake may take before the connection is cut. */
+const CLOSE_TIMEOUT_MS = 2_000
 
 /** Both machines name a server stop the same way, so one event object serves both. */
 const STOP = { type: 'server.stop' } as const
 
-class ZerostateServer implements Server, SessionHost {
+class ZerostateServer implements Server, SessionHost, Arrivals {
   readonly options: ResolvedOptions
   readonly game: GameLoop
   readonly frames: Message[] = []
@@ -82,10 +120,10 @@ class ZerostateServer implements Server, SessionHost {
   private readonly supervisor: Actor<SupervisorMachine>
   private readonly connections: ConnectionFactory
   private readonly sweep: HeartbeatSweep
-  private readonly net: NetServer
+  private listeners: Listener[] = []
   private dirty: ServerSession[] = []
   private stopping: Promise<void> | null = null
-  private netClosed: Promise<void> = Promise.resolve()
+  private listenersClosed: Promise<void> = Promise.resolve()
   /** Settles once a pending listen() has bound or failed. */
   private bound: Promise<void> = Promise.resolve()
   address: Address | null = null
@@ -113,8 +151,13 @@ class ZerostateServer implements Server, SessionHost {
     })
     this.supervisor.subscribe({ error: (error) => console.error('zerostate: supervisor failed', error) })
     this.supervisor.start()
-    this.sweep = new HeartbeatSweep(clock, sweepPeriod(options), this.registry, this.game)
-    this.net = createNetServer({ noDelay: true }, this.accept)
+    // The game's pending handler and the listeners' upgrade deadlines ride the same sweep.
+    const others = { sweep: (now: number) => this.sweepOthers(now) }
+    this.sweep = new HeartbeatSweep(clock, sweepPeriod(options), this.registry, others)
+  }
+
+  get accepting(): boolean {
+    return this.state === 'listening'
   }
 
   get connectionCount(): number {
@@ -141,33 +184,55 @@ class ZerostateServer implements Server, SessionHost {
     return this.game.errors.add(handler)
   }
 
-  listen({ host = '127.0.0.1', port = 18787 }: ListenOptions = {}): Promise<Address> {
+  listen(options: ListenOptions & { port: false }): Promise<Address & { port: null; webSocket: WebSocketAddress }>
+  listen(options?: ListenOptions & { port?: number }): Promise<Address & { port: number }>
+  listen(options: ListenOptions = {}): Promise<Address> {
     if (this.state !== 'idle') {
       return Promise.reject(new ListenError(`listen() needs an idle server, this one is ${this.state}`))
     }
+    let plan: ListenPlan
+    try {
+      plan = listenPlan(options)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     this.supervisor.send({ type: 'server.listen' })
-    const listening = new Promise<Address>((resolve, reject) => {
-      const onError = (error: Error) => {
-        this.supervisor.send({ type: 'server.failed' })
-        reject(error)
-      }
-      this.net.once('error', onError)
-      // A deep accept queue: during a login storm a full one drops SYNs, and each drop costs the
-      // client a one-second retransmit (the kernel caps it at net.core.somaxconn).
-      this.net.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
-        this.net.off('error', onError)
-        // stop() came first: its stopAccepting closes the socket that just bound.
-        if (this.state !== 'starting') {
-          reject(new ListenError('the server was stopped before it started listening'))
-          return
+    const tcp = plan.port === false ? null : new TcpListener(plan.host, plan.port, this)
+    const webSocket =
+      plan.webSocket === null
+        ? null
+        : new WebSocketListener(
+            {
+              ...plan.webSocket,
+              maxMessage: frameLength(this.options.maxPayload),
+              upgradeTimeout: this.options.handshakeTimeout,
+              closeTimeout: CLOSE_TIMEOUT_MS,
+            },
+            this,
+            () => this.options.clock.now(),
+          )
+    this.listeners = [tcp, webSocket].filter((listener) => listener !== null)
+    const listening = Promise.all([tcp?.listen() ?? null, webSocket?.listen() ?? null]).then(
+      ([tcpAddress, wsAddress]) => {
+        // stop() came first: its stopAccepting closes what just bound.
+        if (this.state !== 'starting') throw new ListenError('the server was stopped before it started listening')
+        const path = plan.webSocket?.path ?? '/'
+        this.address = {
+          host: (tcpAddress ?? wsAddress)!.host,
+          port: tcpAddress?.port ?? null,
+          webSocket: wsAddress === null ? null : { ...wsAddress, path, url: `ws://${hostForUrl(wsAddress.host)}:${wsAddress.port}${path}` },
         }
-        const bound = this.net.address()
-        this.address = typeof bound === 'object' && bound !== null ? { host: bound.address, port: bound.port } : { host, port }
         this.supervisor.send({ type: 'server.listening' })
         this.sweep.start()
-        resolve(this.address)
-      })
-    })
+        return this.address
+      },
+      async (error: unknown) => {
+        // One way in failed: release whatever the others took.
+        await Promise.all(this.listeners.map((listener) => listener.close()))
+        if (this.state === 'starting') this.supervisor.send({ type: 'server.failed' })
+        throw error
+      },
+    )
     this.bound = listening.then(
       () => {},
       () => {},
@@ -198,7 +263,7 @@ class ZerostateServer implements Server, SessionHost {
     this.stopping ??= new Promise<void>((resolve) => {
       const finish = () => {
         this.sweep.stop()
-        void this.netClosed.then(resolve)
+        void this.listenersClosed.then(resolve)
       }
       this.supervisor.subscribe({ complete: finish })
       this.supervisor.send(STOP)
@@ -238,15 +303,17 @@ class ZerostateServer implements Server, SessionHost {
     for (const session of dirty) session.flush()
   }
 
-  private readonly accept = (socket: Socket): void => {
-    if (this.state !== 'listening') {
-      socket.destroy()
-      return
-    }
-    const session = new ServerSession(this, (sink) => new SocketTransport(socket, sink))
+  /** A listener's connection: it becomes a session. */
+  arrive(open: (sink: TransportSink) => Transport): void {
+    const session = new ServerSession(this, open)
     this.supervisor.send({ type: 'session.opened', session })
     this.game.connect(session)
     session.actor.start()
+  }
+
+  private sweepOthers(now: number): void {
+    this.game.sweep(now)
+    for (const listener of this.listeners) listener.sweep(now)
   }
 
   private provideConnection(): ConnectionMachine {
@@ -281,11 +348,11 @@ class ZerostateServer implements Server, SessionHost {
           this.registry.delete(session.id)
         },
         stopAccepting: () => {
-          // Resolves once every accepted socket has closed, which stop() waits for. A listen()
-          // still binding is let finish first, so the port it takes is released too.
-          this.netClosed = this.bound.then(() =>
-            this.net.listening ? new Promise<void>((resolve) => this.net.close(() => resolve())) : undefined,
-          )
+          // Resolves once every accepted connection has closed, which stop() waits for. A listen()
+          // still binding is let finish first, so the ports it takes are released too.
+          this.listenersClosed = this.bound.then(async () => {
+            await Promise.all(this.listeners.map((listener) => listener.close()))
+          })
         },
         closeAll: () => {
           for (const session of this.registry.values()) if (session.closeReason === null) session.actor.send(STOP)
@@ -314,4 +381,44 @@ class ActorFailure {
 function sweepPeriod(options: ResolvedOptions): number {
   const shortest = Math.min(options.heartbeatInterval, options.heartbeatTimeout - options.heartbeatInterval, options.handshakeTimeout)
   return Math.max(1, Math.floor(shortest / 4))
+}
+
+interface ListenPlan {
+  host: string
+  port: number | false
+  webSocket: { host: string; port: number; path: string; allowedOrigins: readonly string[] | '*' } | null
+}
+
+/** Fills in `listen()`'s defaults and rejects bad values before anything binds. */
+function listenPlan({ host = '127.0.0.1', port = 18787, webSocket = false }: ListenOptions): ListenPlan {
+  if (typeof host !== 'string' || host === '') throw new OptionError(`Expected \`host\` to be a host name or address, got ${show(host)}`, 'host')
+  if (port !== false) portNumber('port', port)
+  if (webSocket === false) {
+    if (port === false) throw new OptionError('Expected a TCP `port`, a `webSocket`, or both, got neither', 'port')
+    return { host, port, webSocket: null }
+  }
+  const ws = webSocket === true ? {} : webSocket
+  if (typeof ws !== 'object' || ws === null) throw new OptionError(`Expected \`webSocket\` to be a boolean or an object, got ${show(ws)}`, 'webSocket')
+  const { host: wsHost = host, port: wsPort = DEFAULT_WEBSOCKET_PORT, path = '/', allowedOrigins = [] } = ws
+  if (typeof wsHost !== 'string' || wsHost === '') throw new OptionError(`Expected \`webSocket.host\` to be a host name or address, got ${show(wsHost)}`, 'webSocket.host')
+  portNumber('webSocket.port', wsPort)
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError(`Expected \`webSocket.path\` to be a path starting with /, got ${show(path)}`, 'webSocket.path')
+  if (allowedOrigins !== '*' && !(Array.isArray(allowedOrigins) && allowedOrigins.every((origin) => typeof origin === 'string'))) {
+    throw new OptionError(`Expected \`webSocket.allowedOrigins\` to be '*' or an array of origins, got ${show(allowedOrigins)}`, 'webSocket.allowedOrigins')
+  }
+  return { host, port, webSocket: { host: wsHost, port: wsPort, path, allowedOrigins } }
+}
+
+function portNumber(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new OptionError(`Expected \`${name}\` to be an integer from 0 to 65535, got ${show(value)}`, name)
+  }
+}
+
+function show(value: unknown): string {
+  return `\`${String(value)}\` (${typeof value})`
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
 }

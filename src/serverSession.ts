@@ -10,7 +10,7 @@ import { frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
 import { HEARTBEAT_ID, isMessage, type Message } from './protocol/message.js'
 import type { Session, UserId } from './session.js'
 import { newSessionId } from './sessionId.js'
-import type { PeerCloseReason, Transport, TransportSink } from './transport/transport.js'
+import type { Transport, TransportCloseReason, TransportKind, TransportSink, UpgradeRequest } from './transport/transport.js'
 
 /** What a session needs from its server; kept narrow so the session can be read on its own. */
 export interface SessionHost {
@@ -38,7 +38,17 @@ const PAUSED_BACKPRESSURE = 2
 const PAUSED_GAME = 4
 
 /** Reasons after which the peer is gone or must not get more bytes: skip the flush and cut the socket. */
-const ABRUPT: ReadonlySet<CloseReason> = new Set(['client-closed', 'reset', 'slow-consumer', 'rate-limited', 'heartbeat-timeout', 'internal-error'])
+const ABRUPT: ReadonlySet<CloseReason> = new Set([
+  'client-closed',
+  'reset',
+  'slow-consumer',
+  'rate-limited',
+  'heartbeat-timeout',
+  'internal-error',
+  'text-message',
+  'message-too-large',
+  'websocket-error',
+])
 
 /** The server's side of one connection: the socket, its decoder and outbound queue, and its actor. */
 export class ServerSession implements Session, TransportSink, Sweepable {
@@ -50,9 +60,11 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   /** The error behind a close this session decided itself (a bad frame, a kick), kept for `closeError`. */
   private cause: SessionClosedError | null = null
   readonly remoteAddress: string
+  readonly transport: TransportKind
+  readonly request: UpgradeRequest | null
   readonly actor: Actor<ConnectionMachine>
   private readonly host: SessionHost
-  private readonly transport: Transport
+  private readonly pipe: Transport
   private readonly decoder: FrameDecoder
   private store: Map<string, unknown> | null = null
   /** Frames read before the handshake completed; delivered on activation. */
@@ -68,8 +80,10 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   constructor(host: SessionHost, createTransport: (sink: TransportSink) => Transport) {
     this.host = host
     this.decoder = new FrameDecoder(host.options.maxPayload)
-    this.transport = createTransport(this)
-    this.remoteAddress = this.transport.remoteAddress
+    this.pipe = createTransport(this)
+    this.remoteAddress = this.pipe.remoteAddress
+    this.transport = this.pipe.kind
+    this.request = this.pipe.request
     this.openedAt = this.lastSeen = this.lastWrite = host.options.clock.now()
     this.tokens = host.options.maxMessagesPerSecond
     this.actor = host.connectionActor(this)
@@ -137,7 +151,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   private reserve(length: number): boolean {
     if (this.closeReason !== null) return false
     const queued = this.outbound.bytes
-    if (this.transport.writableLength + queued + length > this.host.options.maxBufferedBytes) {
+    if (this.pipe.writableLength + queued + length > this.host.options.maxBufferedBytes) {
       this.actor.send(OVERFLOW)
       return false
     }
@@ -154,8 +168,8 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     // Stop reading only well past the socket's own 16 KiB mark: pausing at every full write
     // stalls a peer that pipelines large frames (bulk echo lost a quarter of its rate). 'drain'
     // follows, since a write that leaves this much queued has returned false.
-    const ok = this.transport.write(this.outbound.take())
-    if (!ok && this.transport.writableLength > this.host.options.maxBufferedBytes / 4) this.pause(PAUSED_BACKPRESSURE)
+    const ok = this.pipe.write(this.outbound.take())
+    if (!ok && this.pipe.writableLength > this.host.options.maxBufferedBytes / 4) this.pause(PAUSED_BACKPRESSURE)
   }
 
   onData(chunk: Buffer): void {
@@ -191,7 +205,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.resume(PAUSED_BACKPRESSURE)
   }
 
-  onPeerClose(reason: PeerCloseReason): void {
+  onPeerClose(reason: TransportCloseReason): void {
     if (this.closeReason === null) this.actor.send({ type: 'socket.closed', reason })
   }
 
@@ -237,16 +251,16 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.held = null
     if (ABRUPT.has(reason)) {
       if (this.outbound.bytes > 0) this.outbound.take()
-      this.transport.destroy()
+      this.pipe.destroy(reason)
     } else {
       this.flush()
-      this.transport.end()
+      this.pipe.end(reason)
     }
     this.host.released(this)
   }
 
-  toJSON(): { id: string; remoteAddress: string; userId: UserId | undefined } {
-    return { id: this.id, remoteAddress: this.remoteAddress, userId: this.userId }
+  toJSON(): { id: string; transport: TransportKind; remoteAddress: string; userId: UserId | undefined } {
+    return { id: this.id, transport: this.transport, remoteAddress: this.remoteAddress, userId: this.userId }
   }
 
   private deliver(frames: Message[]): void {
@@ -284,13 +298,13 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   private pause(reason: number): void {
-    if (this.paused === 0) this.transport.pause()
+    if (this.paused === 0) this.pipe.pause()
     this.paused |= reason
   }
 
   private resume(reason: number): void {
     if ((this.paused & reason) === 0) return
     this.paused &= ~reason
-    if (this.paused === 0 && this.closeReason === null) this.transport.resume()
+    if (this.paused === 0 && this.closeReason === null) this.pipe.resume()
   }
 }

@@ -1,6 +1,7 @@
 import type { ConnectionState } from '../machines/connection.js'
 import type { CloseReason } from './errors.js'
 import type { Message } from './protocol/message.js'
+import type { TransportKind, UpgradeRequest } from './transport/transport.js'
 
 export type UserId = string | number
 
@@ -12,6 +13,13 @@ export interface Session {
   readonly userId: UserId | undefined
   /** `host:port` of the peer, as seen on accept. */
   readonly remoteAddress: string
+  /** Which way the session came in. */
+  readonly transport: TransportKind
+  /**
+   * The HTTP upgrade request of a WebSocket session (URL, origin, headers), for `verify` to read
+   * a token from; null over TCP.
+   */
+  readonly request: UpgradeRequest | null
   /** The connection machine's state right now (`handshake.verifying` reads as `handshake`). */
   readonly state: ConnectionState
   /** Why the session ended, once it has. */

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import type { Transport, TransportSink } from './transport.js'
+import type { Transport, TransportSink, UpgradeRequest } from './transport.js'
 
 /** How long a closed session's socket may take to finish its FIN exchange before it is destroyed. */
 const LINGER_MS = 2_000
@@ -52,6 +52,8 @@ function clearLinger(this: Socket & { [kLinger]?: NodeJS.Timeout }): void {
 }
 
 export class SocketTransport implements Transport {
+  readonly kind = 'tcp'
+  readonly request: UpgradeRequest | null = null
   readonly remoteAddress: string
   private readonly socket: OwnedSocket
 
