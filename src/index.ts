@@ -1,5 +1,8 @@
 export { createServer } from './server.js'
-export type { Address, ListenOptions, Server, ServerState } from './server.js'
+export { DEFAULT_WEBSOCKET_PORT } from './server.js'
+export type { Address, ListenOptions, Server, ServerState, WebSocketAddress, WebSocketListenOptions } from './server.js'
+export { WEBSOCKET_CLOSE_CODES } from './transport/closeCodes.js'
+export type { TransportKind, UpgradeRequest } from './transport/transport.js'
 export { connect } from './client.js'
 export type { Client, ClientCloseReason, ClientOptions } from './client.js'
 export type { Session, UserId } from './session.js'
@@ -17,7 +20,7 @@ export {
   USAGE_ERROR_CODES,
   ZerostateError,
 } from './errors.js'
-export type { CloseReason, ErrorCode, ProtocolErrorCode, UsageErrorCode } from './errors.js'
+export type { CloseReason, ErrorCode, ProtocolErrorCode, TransportCloseReason, UsageErrorCode } from './errors.js'
 export type { Message } from './protocol/message.js'
 export { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID } from './protocol/message.js'
 export { encodeFrame, frameLength, writeFrame } from './protocol/encoder.js'
