@@ -10,9 +10,10 @@
  * `xstate.after.*`, `xstate.done.actor.*` and `xstate.error.actor.*` types), each expanded with
  * the parameter variants a test gives, and offered only where the machine handles them and the
  * environment can produce them (`allow`). A new event type in a machine is picked up on its own.
+ *
+ * Nothing here runs a machine or opens a socket: the docs script computes path counts with it too.
  */
 import { getShortestPaths, getSimplePaths, type StatePath } from '@xstate/graph'
-import { expect } from 'vitest'
 import type { AnyMachineSnapshot, AnyStateMachine, EventFromLogic, EventObject, InputFrom, SimulatedClock } from 'xstate'
 import { eventName } from '../../src/mermaid.js'
 
@@ -154,16 +155,6 @@ export function describePath(path: AnyPath): string {
   return steps.length > 0 ? steps.join(' → ') : '(initial state)'
 }
 
-/** The actor's snapshot is the path step's state: value, context and status. `where` is built on failure only. */
-export function expectState(actual: AnyMachineSnapshot, expected: AnyMachineSnapshot, where: () => string): void {
-  if (plain(actual) === plain(expected)) return
-  expect({ value: actual.value, context: actual.context, status: actual.status }, where()).toEqual({
-    value: expected.value,
-    context: expected.context,
-    status: expected.status,
-  })
-}
-
 /**
  * Fires a delayed transition the real way: advances the simulated clock to one ms before the
  * deadline (and checks nothing happened), then by the last ms.
@@ -185,18 +176,4 @@ export function parseAfter(type: string): { delay: string; stateId: string } | u
 export function parseInvoke(type: string): { kind: 'done' | 'error'; id: string } | undefined {
   const match = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type)
   return match ? { kind: match[1] as 'done' | 'error', id: match[2]! } : undefined
-}
-
-/** One turn of the event loop, so settled promises and pending socket reads are processed. */
-export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
-/** Polls until `condition` holds (real time, 2 ms steps); throws with `what` after `timeout` ms. */
-export async function until(condition: () => boolean, what: () => string, timeout = 2_000): Promise<void> {
-  const deadline = performance.now() + timeout
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`not within ${timeout} ms: ${what()}`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
 }

@@ -6,61 +6,28 @@
  */
 import { createServer as createNetServer, type Server as NetServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { type AnyMachineSnapshot, createActor, fromPromise, type InspectionEvent, SimulatedClock } from 'xstate'
-import { supervisorMachine, type SupervisorInput } from '../../machines/supervisor.js'
+import { createActor, fromPromise, type InspectionEvent, SimulatedClock } from 'xstate'
+import { supervisorMachine } from '../../machines/supervisor.js'
 import type { CloseReason } from '../../src/errors.js'
-import { createServer, type ServerState } from '../../src/server.js'
-import { Coverage, expectTcpCoverage } from './coverage.js'
-import {
-  advanceTo,
-  coverEdges,
-  describeEvent,
-  describePath,
-  edgeTour,
-  expectState,
-  type ModelOptions,
-  type ModelPath,
-  modelEvents,
-  nextTurn,
-  parseAfter,
-  parseInvoke,
-  simplePaths,
-  unique,
-  until,
-  walks,
-} from './paths.js'
-import { ActorLog, frame, RawPeer, showLog } from './tcp.js'
-
-type Machine = typeof supervisorMachine
-type Path = ModelPath<Machine>
-
-const DRAIN_TIMEOUT = 500
-const INPUT: SupervisorInput = { drainTimeout: DRAIN_TIMEOUT }
-const peerRef = { id: 'peer' }
-
-const valueOf = (snapshot: AnyMachineSnapshot): ServerState => snapshot.value as ServerState
-const sessionsOf = (snapshot: AnyMachineSnapshot): number => (snapshot.context as { sessions: number }).sessions
-
-/**
- * The environment: sessions are accepted only while listening (src/server.ts destroys other
- * sockets), one at a time is enough, and only an open session can close.
- */
-const MODEL: ModelOptions<Machine> = {
-  input: INPUT,
-  events: modelEvents(supervisorMachine, { 'session.opened': [{ session: peerRef }], 'session.closed': [{ session: peerRef }] }),
-  allow: (snapshot, event) => {
-    if (event.type === 'session.opened') return snapshot.value === 'listening' && snapshot.context.sessions === 0
-    if (event.type === 'session.closed') return snapshot.context.sessions > 0
-    return true
-  },
-}
+import { createServer } from '../../src/server.js'
+import { frame } from '../helpers/frames.js'
+import { RawPeer } from '../helpers/rawPeer.js'
+import { nextIO, waitFor } from '../helpers/wait.js'
+import { ActorLog, showLog } from './actorLog.js'
+import { Coverage } from './coverage.js'
+import { figuresOf } from './coverageFigures.js'
+import { expectCoverage } from './expectCoverage.js'
+import { expectState } from './expectState.js'
+import { advanceTo, describeEvent, describePath, parseAfter, parseInvoke } from './paths.js'
+import { DRAIN_TIMEOUT, INPUT, type Path, type Plan, purePaths, sessionsOf, tcpPaths as stageTcpPaths, valueOf, WALK_DEPTH } from './supervisorPaths.js'
+import { exemptKeys } from './tcpExemptions.js'
 
 // ---------------------------------------------------------------------------------------------
 // 1. Pure runs
 // ---------------------------------------------------------------------------------------------
 
 const pureCoverage = new Coverage(supervisorMachine)
-let purePaths = 0
+let purePathsRun = 0
 
 async function replayPure(path: Path): Promise<void> {
   const where = (i: number) => `${describePath(path)} [step ${i}: ${describeEvent(path.steps[i]!.event)}]`
@@ -98,7 +65,7 @@ async function replayPure(path: Path): Promise<void> {
       invoked.delete(invoke.id)
       if (invoke.kind === 'done') promise!.resolve()
       else promise!.reject(new Error('model: drain failed'))
-      await nextTurn()
+      await nextIO()
     } else {
       actor.send(event)
     }
@@ -112,19 +79,17 @@ async function replayPure(path: Path): Promise<void> {
   }
   expect(calls, `${describePath(path)}: injected actions`).toEqual(expected)
   actor.stop()
-  purePaths++
+  purePathsRun++
 }
 
 describe('supervisor machine: generated paths on the pure machine', () => {
-  const paths = unique([...edgeTour(supervisorMachine, MODEL), ...simplePaths(supervisorMachine, MODEL), ...walks(supervisorMachine, MODEL, 9)])
-  it(`${paths.length} paths (edge tour, simple paths, walks of up to 9 events)`, async () => {
+  const paths = purePaths()
+  it(`${paths.length} paths (edge tour, simple paths, walks of up to ${WALK_DEPTH} events)`, async () => {
     for (const path of paths) await replayPure(path)
   })
 
   it('covers every state and transition of the definition', () => {
-    const line = pureCoverage.line('supervisor (pure)')
-    console.log(`${line} (${purePaths} paths)`)
-    expect(pureCoverage.complete, line).toBe(true)
+    expectCoverage(pureCoverage, figuresOf('supervisor').pure, [], purePathsRun)
   })
 })
 
@@ -132,74 +97,9 @@ describe('supervisor machine: generated paths on the pure machine', () => {
 // 2. TCP runs
 // ---------------------------------------------------------------------------------------------
 
-/**
- * How a path is staged on a real server, or why it cannot be. The game logic is held by a message
- * handler that waits on a gate (or by onDisconnect handlers of sessions the stop closes); the
- * gate opens at the step where the path lets the drain finish.
- */
-interface Plan {
-  holdMessage: boolean
-  holdStopDisconnects: boolean
-  /** Steps whose cause is opening the gate. */
-  release: Set<number>
-}
-
-function plan(path: Path): Plan | string {
-  const steps = path.steps
-  const result: Plan = { holdMessage: false, holdStopDisconnects: false, release: new Set() }
-  for (let i = 1; i < steps.length; i++) {
-    if (parseInvoke(steps[i]!.event.type)?.kind === 'error') return 'the drain never fails: GameLoop.whenIdle() only resolves'
-  }
-  const final = valueOf(path.state)
-  if (final === 'starting' || final === 'closing') return `${final} cannot be held still: the server leaves it by itself`
-  const stop = steps.findIndex((step) => step.event.type === 'server.stop')
-  if (stop < 0 || valueOf(steps[stop]!.state) === 'stopped') return result
-  const exitOf = (state: ServerState): number | undefined => {
-    for (let i = stop + 1; i < steps.length; i++) {
-      if (valueOf(steps[i - 1]!.state) === state && valueOf(steps[i]!.state) !== state) return i
-    }
-    return undefined
-  }
-  const byDone = (i: number | undefined) => i !== undefined && parseInvoke(steps[i]!.event.type)?.kind === 'done'
-  // Draining lasts only while the game is busy: unless the path lets it drain at once, hold it.
-  const drainingExit = exitOf('draining')
-  if (!byDone(drainingExit) || steps.some((step, i) => i > stop && valueOf(steps[i - 1]!.state) === 'draining' && step.event.type === 'session.closed')) {
-    if (sessionsOf(steps[stop - 1]!.state) === 0) return 'holding the game in draining needs an open session to send a message'
-    result.holdMessage = true
-    if (byDone(drainingExit)) result.release.add(drainingExit!)
-  }
-  if (drainingExit === undefined) return result
-  const settlingExit = exitOf('settling')
-  const gateHeld = result.holdMessage && result.release.size === 0
-  if (!byDone(settlingExit) && !gateHeld) {
-    // Settling lasts only while the disconnect handlers of the sessions the stop closed run.
-    if (sessionsOf(steps[drainingExit]!.state) === 0) return 'holding the game in settling needs a session the stop closes'
-    result.holdStopDisconnects = true
-  }
-  if (byDone(settlingExit) && (gateHeld || result.holdStopDisconnects)) result.release.add(settlingExit!)
-  return result
-}
-
 const tcpCoverage = new Coverage(supervisorMachine)
-const tcpPaths: { path: Path; plan: Plan }[] = []
-const notStaged = new Map<string, number>()
-{
-  const candidates = unique([...edgeTour(supervisorMachine, MODEL), ...simplePaths(supervisorMachine, MODEL)])
-  const staged = new Map<Path, Plan>()
-  for (const path of candidates) {
-    const result = plan(path)
-    if (typeof result === 'string') notStaged.set(result, (notStaged.get(result) ?? 0) + 1)
-    else staged.set(path, result)
-  }
-  const view = (snapshot: AnyMachineSnapshot) => [snapshot.value, sessionsOf(snapshot)]
-  for (const path of coverEdges([...staged.keys()], view)) tcpPaths.push({ path, plan: staged.get(path)! })
-}
-
-/** Transitions no real server can take, with why; the TCP coverage must miss exactly these. */
-const UNREACHABLE_ON_A_SERVER = [
-  'supervisor.draining --xstate.error.actor.0.supervisor.draining#0',
-  'supervisor.settling --xstate.error.actor.0.supervisor.settling#0',
-]
+const { paths: tcpPaths, notStaged } = stageTcpPaths()
+let tcpPathsRun = 0
 
 async function freePortTaken(): Promise<{ port: number; blocker: NetServer }> {
   const blocker = createNetServer()
@@ -272,7 +172,7 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
         await listening
         return
       case 'session.opened':
-        peers.push(await RawPeer.connect(port))
+        peers.push(await RawPeer.open(port))
         return
       case 'session.closed':
         // The stop closes every session itself; before that, the peer leaves.
@@ -280,8 +180,8 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
         return
       case 'server.stop':
         if (plan.holdMessage) {
-          peers.at(-1)!.write(frame(1, 'hold'))
-          await until(() => holding, () => 'the hold handler runs')
+          await peers.at(-1)!.write(frame(1, 'hold'))
+          await waitFor(() => holding, { message: () => 'the hold handler runs' })
         }
         stopping = server.stop()
         return
@@ -300,7 +200,7 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
   try {
     for (let i = 0; i < steps.length; i++) {
       if (i > 0) await cause(i)
-      await until(() => transitions().length > i, () => `the supervisor never took ${where(i)}`)
+      await waitFor(() => transitions().length > i, { message: () => `the supervisor never took ${where(i)}` })
       const record = transitions()[i]!
       expect(record.event.type, where(i)).toBe(steps[i]!.event.type)
       expect({ value: record.snapshot.value, sessions: sessionsOf(record.snapshot) }, where(i)).toEqual({
@@ -309,7 +209,7 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
       })
     }
     // The server stays where the path ends, and took no other transition.
-    for (let n = 0; n < 5; n++) await nextTurn()
+    for (let n = 0; n < 5; n++) await nextIO()
     const final = valueOf(path.state)
     expect(server.state, 'server.state').toBe(final)
     expect(transitions().length, `extra transitions of the supervisor:\n${showLog(records())}`).toBe(steps.length)
@@ -317,9 +217,9 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
     if (final === 'stopped') {
       await stopping
       // Stopped means stopped: nothing listens any more.
-      await until(() => server.address !== null || port === 0, () => 'listen() settled')
+      await waitFor(() => server.address !== null || port === 0, { message: () => 'listen() settled' })
       if (server.address !== null) {
-        const refused = await RawPeer.connect(server.address.port).then(
+        const refused = await RawPeer.open(server.address.port).then(
           (peer) => {
             peer.destroy()
             return false
@@ -331,11 +231,12 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
       // Every session is told why it ended, once the game logic is free again.
       openGate()
       const opened = steps.filter((step) => step.event.type === 'session.opened').length
-      await until(() => disconnects.length === opened, () => `${opened} onDisconnect calls, got ${disconnects.length}`)
+      await waitFor(() => disconnects.length === opened, { message: () => `${opened} onDisconnect calls, got ${disconnects.length}` })
       const closedByPeer = steps.filter((step, i) => step.event.type === 'session.closed' && valueOf(steps[i - 1]!.state) !== 'closing').length
       expect(disconnects.sort()).toEqual([...Array<CloseReason>(closedByPeer).fill('client-closed'), ...Array<CloseReason>(opened - closedByPeer).fill('server-stopping')])
-      await until(() => peers.every((peer) => peer.closed), () => 'every peer sees its connection closed')
+      await waitFor(() => peers.every((peer) => peer.closed), { message: () => 'every peer sees its connection closed' })
     }
+    tcpPathsRun++
   } finally {
     openGate()
     for (const peer of peers) peer.destroy()
@@ -354,6 +255,7 @@ describe('supervisor machine: the edge tour over TCP, every event from its real 
   }
 
   it('covers every state and transition a server can take', () => {
-    expectTcpCoverage(tcpCoverage, 'supervisor (tcp)', { paths: tcpPaths.length, notStaged, unreachable: UNREACHABLE_ON_A_SERVER })
+    const note = `paths not staged over TCP: ${[...notStaged].map(([why, n]) => `${n} (${why})`).join('; ')}`
+    expectCoverage(tcpCoverage, figuresOf('supervisor').tcp, exemptKeys('supervisor'), tcpPathsRun, note)
   })
 })
