@@ -1,13 +1,24 @@
-// Regenerates the README parts that come from code (the connection diagram, the close-reason
-// table); test/readme.test.ts fails until this has been run after a change to either.
+// Regenerates the README parts that come from code: the connection diagram, the close-reason
+// table, and the model tests' coverage lines with the transitions exempt over TCP (computed by
+// test/model/coverageFigures.ts, which the model tests check their runs against).
+// test/readme.test.ts fails until this has been run after a change to any of them.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { connectionMachine } from '../machines/connection.js'
 import { CLOSE_REASONS, SessionClosedError } from '../src/errors.js'
 import { toMermaid } from '../src/mermaid.js'
+import { coverageLines, exemptionList } from '../test/model/coverageFigures.js'
+import { COVERAGE_BLOCK, EXEMPTION_LIST } from '../test/helpers/readmeParts.js'
 
 const path = new URL('../README.md', import.meta.url)
 let readme = readFileSync(path, 'utf8')
 readme = readme.replace(/```mermaid\n[\s\S]*?\n```/, `\`\`\`mermaid\n${toMermaid(connectionMachine)}\n\`\`\``)
 const table = CLOSE_REASONS.map((reason) => `| \`${reason}\` | ${new SessionClosedError(reason).message} |`).join('\n')
 readme = readme.replace(/(\| code \| when \|\n\|---\|---\|\n)(?:\|.*\|\n)+/, `$1${table}\n`)
+for (const [pattern, lines] of [
+  [COVERAGE_BLOCK, coverageLines()],
+  [EXEMPTION_LIST, exemptionList()],
+] as const) {
+  if (!pattern.test(readme)) throw new Error(`README.md: no match for ${pattern}`)
+  readme = readme.replace(pattern, (_, before: string, _old: string, after: string) => `${before}${lines.join('\n')}\n${after}`)
+}
 writeFileSync(path, readme)

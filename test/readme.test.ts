@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { connectionMachine } from '../machines/connection.js'
 import { CLOSE_REASONS } from '../src/errors.js'
 import { toMermaid } from '../src/mermaid.js'
+import { COVERAGE_BLOCK, EXEMPTION_LIST } from './helpers/readmeParts.js'
+import { coverageLines, exemptionList } from './model/coverageFigures.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
@@ -23,6 +25,16 @@ describe('README', () => {
   it('lists every close reason, and no other', () => {
     const codes = [...section('Close reasons').matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1])
     expect(codes).toEqual([...CLOSE_REASONS])
+  })
+
+  it('shows the coverage lines the model tests print, computed from the machines and path generators', () => {
+    const block = COVERAGE_BLOCK.exec(section('Tests generated from the statecharts'))?.[2]
+    expect(block, 'the coverage block (regenerate with npm run docs)').toBe(`${coverageLines().join('\n')}\n`)
+  })
+
+  it('lists exactly the transitions the TCP model runs are exempt from, with why', () => {
+    const list = EXEMPTION_LIST.exec(section('Tests generated from the statecharts'))?.[2]
+    expect(list, 'the exemption list (regenerate with npm run docs)').toBe(`${exemptionList().join('\n')}\n`)
   })
 
   it('gives the two set-up commands', () => {

@@ -218,15 +218,16 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
       await stopping
       // Stopped means stopped: nothing listens any more.
       await waitFor(() => server.address !== null || port === 0, { message: () => 'listen() settled' })
-      if (server.address !== null) {
-        const refused = await RawPeer.open(server.address.port).then(
+      const stoppedPort: unknown = server.address?.port
+      if (typeof stoppedPort === 'number') {
+        const refused = await RawPeer.open(stoppedPort).then(
           (peer) => {
             peer.destroy()
             return false
           },
           () => true,
         )
-        expect(refused, `connecting to port ${server.address.port} of a stopped server is refused`).toBe(true)
+        expect(refused, `connecting to port ${stoppedPort} of a stopped server is refused`).toBe(true)
       }
       // Every session is told why it ended, once the game logic is free again.
       openGate()
