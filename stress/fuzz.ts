@@ -385,6 +385,9 @@ export async function startPinger(port: number, intervalMs: number, limitMs: num
 // The run
 // ---------------------------------------------------------------------------------------------
 
+/** With latency not judged, a ping still counts as late (and unanswered 10 s later, as failed) past this. */
+const UNJUDGED_PING_LIMIT_MS = 10_000
+
 export interface FuzzOptions {
   /** Frames to send in total. @default 1_000_000 */
   frames?: number
@@ -398,8 +401,8 @@ export interface FuzzOptions {
   maxFramesPerConnection?: number
   /** Fails when RSS goes above this. @default 300 MiB */
   rssLimit?: number
-  /** The well-behaved client's every echo must come back within this. @default 1000 */
-  rttLimitMs?: number
+  /** The well-behaved client's every echo must come back within this; null: not judged, only that every ping is answered. @default 1000 */
+  rttLimitMs?: number | null
   /** Pause between the well-behaved client's round trips. @default 10 */
   pingIntervalMs?: number
   /** Stops starting connections (and fails) once this much time has passed. @default 600_000 */
@@ -437,7 +440,7 @@ export interface FuzzSummary {
   serverMessages: number | null
   handlerErrors: number
   rss: { startBytes: number; maxBytes: number; limitBytes: number; scope: string }
-  wellBehaved: { roundTrips: number; maxRttMs: number; p99RttMs: number; late: number; limitMs: number; failure: string | null }
+  wellBehaved: { roundTrips: number; maxRttMs: number; p99RttMs: number; late: number; limitMs: number | null; failure: string | null }
   /** Longest this process's event loop was blocked (in-process: server and attackers alike). */
   eventLoopDelayMaxMs: number
   durationMs: number
@@ -450,7 +453,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzSummary> {
   const maxPayload = options.maxPayload ?? 4096
   const maxFrames = options.maxFramesPerConnection ?? 200
   const rssLimit = options.rssLimit ?? 300 * MiB
-  const rttLimitMs = options.rttLimitMs ?? 1_000
+  const rttLimitMs = options.rttLimitMs === undefined ? 1_000 : options.rttLimitMs
   const timeLimitMs = options.timeLimitMs ?? 600_000
   const log = options.log ?? (() => {})
   const started = performance.now()
@@ -489,7 +492,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzSummary> {
   const rss = new RssSampler(50, cli === null ? undefined : cli.rss)
   const loopDelay = monitorEventLoopDelay({ resolution: 10 })
   loopDelay.enable()
-  const { client: good, pinger } = await startPinger(port, options.pingIntervalMs ?? 10, rttLimitMs)
+  const { client: good, pinger } = await startPinger(port, options.pingIntervalMs ?? 10, rttLimitMs ?? UNJUDGED_PING_LIMIT_MS)
 
   const arbitrary = planArbitrary(maxPayload, maxFrames)
   let batch: Plan[] = []
@@ -569,7 +572,7 @@ export async function runFuzz(options: FuzzOptions = {}): Promise<FuzzSummary> {
   if (connectionProblems > 0) failures.push(`${connectionProblems} connection(s) hung or got a corrupt echo`)
   if (rss.max > rssLimit) failures.push(`RSS reached ${mib(rss.max)}, above the ${mib(rssLimit)} bound`)
   if (pinger.failure !== null) failures.push(pinger.failure)
-  if (pinger.late > 0) failures.push(`${pinger.late} round trip(s) of the well-behaved client took over ${rttLimitMs} ms`)
+  if (rttLimitMs !== null && pinger.late > 0) failures.push(`${pinger.late} round trip(s) of the well-behaved client took over ${rttLimitMs} ms`)
   if (!goodOpen) failures.push(`the well-behaved client was closed during the run (${good.closeReason})`)
   if (crashedDuringRun !== null) failures.push(`the server process exited during the run (${crashedDuringRun})`)
   if (!stopped) failures.push(cli !== null ? 'the CLI did not exit within 15 s of SIGTERM' : 'server.stop() did not resolve within 15 s')
@@ -629,7 +632,7 @@ export function formatFuzz(s: FuzzSummary): string {
     `  mismatches         ${s.mismatches}; hung/corrupt connections ${s.connectionProblems}`,
     `  server handled     ${s.serverMessages ?? 'n/a'} messages; ${s.echoedFrames} echoes checked byte for byte`,
     `  RSS                start ${mib(s.rss.startBytes)}, max ${mib(s.rss.maxBytes)} (bound ${mib(s.rss.limitBytes)}; ${s.rss.scope})`,
-    `  well-behaved       ${s.wellBehaved.roundTrips} round trips, max ${s.wellBehaved.maxRttMs} ms, p99 ${s.wellBehaved.p99RttMs} ms (bound ${s.wellBehaved.limitMs} ms)`,
+    `  well-behaved       ${s.wellBehaved.roundTrips} round trips, max ${s.wellBehaved.maxRttMs} ms, p99 ${s.wellBehaved.p99RttMs} ms (bound ${s.wellBehaved.limitMs === null ? 'none' : `${s.wellBehaved.limitMs} ms`})`,
     `  event loop         max delay ${s.eventLoopDelayMaxMs} ms (of this process${s.server === 'cli' ? ': the attackers' : ', server and attackers together'})`,
     ...s.mismatchSamples.map((m) => `  sample: ${m}`),
     ...s.failures.map((f) => `  FAIL: ${f}`),

@@ -30,7 +30,7 @@ it('SIGTERM to the CLI answers all 100 x 100 in-flight messages, closes with ser
   expect(summary.serverReasons).toEqual({ 'server-stopping': 100 })
 }, 60_000)
 
-it('a second SIGTERM makes the CLI exit at once, with 0, while the first is still waiting on a peer that never closes', async () => {
+it('a second SIGTERM makes the CLI exit with 0 while the first is still waiting on a peer that never closes', async () => {
   const cli = await startCli(['--port', '0'])
   try {
     // A peer that reads nothing and never closes: the server's FIN goes unanswered, so the first
@@ -46,13 +46,17 @@ it('a second SIGTERM makes the CLI exit at once, with 0, while the first is stil
     cli.child.kill('SIGTERM')
     // The CLI treats a copy within 300 ms as the same request (a Ctrl-C reaches the whole process group).
     await new Promise((resolve) => setTimeout(resolve, 400))
+    // The first stop is still waiting on the peer.
     expect(cli.child.exitCode).toBeNull()
-    const second = performance.now()
+    expect(cli.lines.some((line) => line.includes('zerostate: stopped'))).toBe(false)
     cli.child.kill('SIGTERM')
-    const code = await orAfter(cli.exited, 5_000, 'still running')
+    // No bound on how fast (a loaded machine can break any): that it exits 0 by the second signal,
+    // the graceful stop never having finished, while the peer is still connected from its side.
+    const code = await orAfter(cli.exited, 10_000, 'still running')
     expect(code).toBe(0)
-    expect(performance.now() - second).toBeLessThan(1_000)
     expect(cli.lines.some((line) => line.includes('again, exiting without waiting'))).toBe(true)
+    expect(cli.lines.some((line) => line.includes('zerostate: stopped')), 'the first stop was cut short').toBe(false)
+    expect(peer.destroyed, 'the peer never closed').toBe(false)
     peer.destroy()
   } finally {
     cli.kill()

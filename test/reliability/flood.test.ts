@@ -15,11 +15,12 @@ it('holds back a client that floods 32 MiB of 64 KiB frames without reading, and
     stallMs: 1_000,
     holdMs: 500,
     rssGrowthLimit: 100 * MiB,
-    // In-process, the round trip also waits for the flooder's and the server's work on the one
-    // event loop, and CI runs other test files beside this one: p99 under 50 ms (the issue's
-    // figure for a server of its own) and every round trip under 1 s (the probe's bound).
-    p99LimitMs: 50,
-    maxLimitMs: 1_000,
+    // No latency bound: in-process the round trip shares one event loop with the flooder and the
+    // server, beside other test files on a loaded machine. What is judged is that the other client
+    // keeps being served: every ping answered, in order, throughout the flood (`npm run flood`
+    // judges p99 and the slowest round trip against a server of its own).
+    p99LimitMs: null,
+    maxLimitMs: null,
   })
   expect(summary.failures, formatFlood(summary)).toEqual([])
   // Held back: TCP stalled it long before 32 MiB, or the server closed it as a slow consumer.
@@ -28,4 +29,5 @@ it('holds back a client that floods 32 MiB of 64 KiB frames without reading, and
   expect(summary.writtenBytes).toBeLessThan(32 * MiB)
   expect(summary.rss.growthBytes).toBeLessThan(100 * MiB)
   expect(summary.wellBehaved.roundTrips).toBeGreaterThan(10)
+  expect(summary.wellBehaved.failure, 'every ping of the other client answered').toBeNull()
 }, 60_000)

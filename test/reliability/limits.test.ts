@@ -74,18 +74,18 @@ it('closes a client that never reads with slow-consumer once maxBufferedBytes is
 
   const data = Buffer.alloc(32 * 1024)
   let sent = 0
-  let slowestBroadcastMs = 0
   const reached: number[] = []
   const deadline = performance.now() + 20_000
   while (t.ledger.disconnects === 0 && sent < 4_000 && performance.now() < deadline) {
     data.writeUInt32LE(sent, 0)
-    const started = performance.now()
     reached.push(t.server.broadcast({ id: 2, data }))
-    slowestBroadcastMs = Math.max(slowestBroadcastMs, performance.now() - started)
     sent++
     // The readers keep up: one broadcast per I/O turn.
     await nextIO()
   }
+  // Nobody waited on the slow one (no timing bound: a loaded machine can break any): by the time
+  // it was closed, each reader had already received more broadcasts than its whole budget holds.
+  const receivedAtClose = Math.min(...received.map((got) => got.length))
   expect(await t.ledger.claim(slowPort, 2_000)).toBe('slow-consumer')
   // A few more broadcasts after the close reach the three readers only.
   for (let i = 0; i < 10; i++) {
@@ -93,10 +93,10 @@ it('closes a client that never reads with slow-consumer once maxBufferedBytes is
     reached.push(t.server.broadcast({ id: 2, data }))
     await nextIO()
   }
-  console.log(`slow-consumer after ${sent - 10} broadcasts of 32 KiB; slowest broadcast() ${slowestBroadcastMs.toFixed(2)} ms`)
+  console.log(`slow-consumer after ${sent - 10} broadcasts of 32 KiB; each reader had ${receivedAtClose} or more by then`)
   expect(reached[0]).toBe(4)
   expect(reached.at(-1)).toBe(3)
-  expect(slowestBroadcastMs).toBeLessThan(50)
+  expect(receivedAtClose).toBeGreaterThan(MAX_BUFFERED / data.length)
   expect(await until(() => received.every((got) => got.length === sent), 10_000), 'readers got every broadcast').toBe(true)
   for (const got of received) expect(got).toEqual(Array.from({ length: sent }, (_, i) => i))
   expect(readers.every((client) => client.closeReason === null)).toBe(true)
