@@ -17,13 +17,30 @@ const summary: Reporter = {
   },
 }
 
+/**
+ * What runs in the reliability project: the heavy runs (thousands of sockets, child processes, the
+ * smoke bench, churn and load) that take seconds each. Everything else is the fast project, which
+ * `npm run test:fast` runs alone; `npm test` runs both.
+ */
+const RELIABILITY = [
+  'test/reliability/**/*.test.ts',
+  'test/bench.smoke.test.ts',
+  'test/cli.test.ts',
+  'test/inspect.test.ts',
+  'test/server.churn.test.ts',
+  'test/server.load.test.ts',
+]
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Integration tests open thousands of sockets; separate processes keep their fds and memory apart.
     pool: 'forks',
     reporters: ['default', summary],
+    projects: [
+      { extends: true, test: { name: 'fast', include: ['test/**/*.test.ts'], exclude: RELIABILITY } },
+      { extends: true, test: { name: 'reliability', include: RELIABILITY } },
+    ],
   },
 })
