@@ -1,5 +1,7 @@
 import { ProtocolError } from '../errors.js'
 import { frameChecksum } from './checksum.js'
+import { concatBytes } from './concatBytes.js'
+import { readInt32LE, readUint32LE } from './littleEndian.js'
 import { CHECKSUM_SIZE, HEADER_SIZE, type Message, SIZE_FIELD_OVERHEAD } from './message.js'
 
 const SIZE_FIELD = 4
@@ -12,11 +14,14 @@ const SIZE_FIELD = 4
  * only a frame that spans chunks is copied, once, when its last byte arrives. The size field is
  * checked as soon as its 4 bytes are here, so a hostile size costs nothing: bytes of an oversized
  * frame are never buffered.
+ *
+ * It works on plain Uint8Arrays (a Buffer is one), so the server, the TCP client and the browser
+ * client share it; payload views are `subarray`s of the chunk, so a Buffer chunk gives Buffer views.
  */
 export class FrameDecoder {
   readonly maxPayload: number
   /** Bytes of an incomplete frame, in arrival order. */
-  private pending: Buffer[] = []
+  private pending: Uint8Array[] = []
   private pendingBytes = 0
   /** Size field of the incomplete frame, or -1 while fewer than 4 of its bytes are here. */
   private pendingSize = -1
@@ -34,28 +39,28 @@ export class FrameDecoder {
    * Appends every frame completed by `chunk` to `out`, in order. Returns the error of the first
    * invalid frame (frames before it are still appended); the decoder must not be used after that.
    */
-  push(chunk: Buffer, out: Message[]): ProtocolError | null {
+  push(chunk: Uint8Array, out: Message[]): ProtocolError | null {
     if (this.pendingBytes > 0) {
       if (this.pendingSize < 0) {
         // Fewer than 4 bytes were held: joining them to the new chunk is a small copy, and rare.
-        chunk = Buffer.concat([this.pending[0]!, chunk])
+        chunk = concatBytes([this.pending[0]!, chunk], this.pendingBytes + chunk.length)
         this.reset()
       } else {
         this.pending.push(chunk)
         this.pendingBytes += chunk.length
         if (this.pendingBytes < SIZE_FIELD + this.pendingSize) return null
-        chunk = Buffer.concat(this.pending, this.pendingBytes)
+        chunk = concatBytes(this.pending, this.pendingBytes)
         this.reset()
       }
     }
     return this.parse(chunk, out)
   }
 
-  private parse(chunk: Buffer, out: Message[]): ProtocolError | null {
+  private parse(chunk: Uint8Array, out: Message[]): ProtocolError | null {
     const length = chunk.length
     let offset = 0
     while (length - offset >= SIZE_FIELD) {
-      const size = chunk.readInt32LE(offset)
+      const size = readInt32LE(chunk, offset)
       const error = this.check(size)
       if (error) return error
       const end = offset + SIZE_FIELD + size
@@ -65,7 +70,7 @@ export class FrameDecoder {
       }
       const payloadEnd = end - CHECKSUM_SIZE
       const data = chunk.subarray(offset + HEADER_SIZE, payloadEnd)
-      const expected = chunk.readUInt32LE(payloadEnd)
+      const expected = readUint32LE(chunk, payloadEnd)
       const actual = frameChecksum(chunk, offset + SIZE_FIELD, data)
       if (expected !== actual) {
         return new ProtocolError(
@@ -73,7 +78,7 @@ export class FrameDecoder {
           `expected 0x${hex(expected)}, computed 0x${hex(actual)}`,
         )
       }
-      out.push({ id: chunk.readInt32LE(offset + SIZE_FIELD), data })
+      out.push({ id: readInt32LE(chunk, offset + SIZE_FIELD), data })
       offset = end
     }
     if (offset < length) {

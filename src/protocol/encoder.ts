@@ -1,24 +1,12 @@
-import { frameChecksum } from './checksum.js'
-import { CHECKSUM_SIZE, HEADER_SIZE, HEARTBEAT_ID, SIZE_FIELD_OVERHEAD } from './message.js'
-
-/** Bytes a frame with `payloadLength` bytes of data takes on the wire. */
-export function frameLength(payloadLength: number): number {
-  return HEADER_SIZE + payloadLength + CHECKSUM_SIZE
-}
+import { frameLength, writeFrame } from './frameWriter.js'
+import { HEARTBEAT_ID } from './message.js'
 
 /**
- * Writes one frame into `target` at `offset` and returns the offset after it.
- * Encoding in place lets a caller pack many frames into one buffer and one write.
+ * The server's face of the frame writer: frames in Buffers, taken from Node's buffer pool, as
+ * sockets want them. The encoding itself is frameWriter.ts, which the clients share.
  */
-export function writeFrame(target: Buffer, offset: number, id: number, data: Uint8Array): number {
-  const n = data.length
-  target.writeInt32LE(n + SIZE_FIELD_OVERHEAD, offset)
-  target.writeInt32LE(id, offset + 4)
-  target.set(data, offset + HEADER_SIZE)
-  const end = offset + HEADER_SIZE + n
-  target.writeUInt32LE(frameChecksum(target, offset + 4, data), end)
-  return end + CHECKSUM_SIZE
-}
+
+export { frameLength, writeFrame } from './frameWriter.js'
 
 /** One frame in a buffer of its own. */
 export function encodeFrame(id: number, data: Uint8Array): Buffer {
