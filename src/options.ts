@@ -1,5 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate'
 import { OptionError } from './errors.js'
+import { withoutPayloads } from './inspect/withoutPayloads.js'
 import type { Message } from './protocol/message.js'
 import { DEFAULT_MAX_PAYLOAD } from './protocol/message.js'
 import type { Session } from './session.js'
@@ -58,6 +59,13 @@ export interface ServerOptions {
    * Off by default, and off costs nothing.
    */
   inspect?: Inspect
+  /**
+   * Let frame payload bytes reach `inspect`. Off, every `Uint8Array` the inspector would see (a
+   * `frame.received` event's `frame.data`, with `verify` the credential in the first frame and in
+   * the verify invoke's input) arrives as `{ bytes: <length> }`. On, inspectors see what the
+   * players sent, credentials included. @default false
+   */
+  inspectPayloads?: boolean
 }
 
 /**
@@ -90,7 +98,9 @@ export interface ResolvedOptions {
   maxPendingMessages: number
   maxMessagesPerSecond: number
   clock: Clock
+  /** The user's inspector, wrapped to leave payload bytes out unless `inspectPayloads`. */
   inspect: Inspect | undefined
+  inspectPayloads: boolean
 }
 
 export const DEFAULTS = Object.freeze({
@@ -104,59 +114,105 @@ export const DEFAULTS = Object.freeze({
   handlerTimeout: 10_000,
   maxPendingMessages: 10_000,
   maxMessagesPerSecond: 0, // off
+  inspectPayloads: false,
 })
+
+/** The integers an option accepts: from `min` to `max`, and 0 when `zeroIsOff`. */
+export interface IntegerRange {
+  min: number
+  max: number
+  /** 0 is also accepted, and turns the feature off. */
+  zeroIsOff?: boolean
+}
+
+/** The numeric options of {@link ServerOptions}, by the name their messages use. */
+export const INTEGER_OPTIONS = Object.freeze({
+  'heartbeat.interval': { min: 1, max: Number.MAX_SAFE_INTEGER },
+  'heartbeat.timeout': { min: 1, max: Number.MAX_SAFE_INTEGER },
+  handshakeTimeout: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  // The size field is an int32 that also counts id and checksum.
+  maxPayload: { min: 1, max: 0x7fffffff - 8 },
+  maxBufferedBytes: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  drainTimeout: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  handlerTimeout: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxPendingMessages: { min: 1, max: Number.MAX_SAFE_INTEGER },
+  maxMessagesPerSecond: { min: 1, max: Number.MAX_SAFE_INTEGER, zeroIsOff: true },
+} satisfies Record<string, IntegerRange>)
+
+export type IntegerOption = keyof typeof INTEGER_OPTIONS
+
+/** What a range accepts, as the messages say it: `an integer from 1 to 10`, `0 (off) or an integer from 1 to 10`. */
+export function describeRange(range: IntegerRange): string {
+  const integers = `an integer from ${range.min} to ${range.max}`
+  return range.zeroIsOff ? `0 (off) or ${integers}` : integers
+}
+
+export function inRange(range: IntegerRange, value: unknown): value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return false
+  return (range.zeroIsOff === true && value === 0) || (value >= range.min && value <= range.max)
+}
 
 /** Fills in defaults and rejects bad values now, so nothing fails later on a live server. */
 export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
-  const resolved: ResolvedOptions = {
-    heartbeatInterval: options.heartbeat?.interval ?? DEFAULTS.heartbeatInterval,
-    heartbeatTimeout: options.heartbeat?.timeout ?? DEFAULTS.heartbeatTimeout,
-    handshake: options.handshake ?? DEFAULTS.handshake,
-    handshakeTimeout: options.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
-    verify: options.verify,
-    maxPayload: options.maxPayload ?? DEFAULTS.maxPayload,
-    maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
-    drainTimeout: options.drainTimeout ?? DEFAULTS.drainTimeout,
-    handlerTimeout: options.handlerTimeout ?? DEFAULTS.handlerTimeout,
-    maxPendingMessages: options.maxPendingMessages ?? DEFAULTS.maxPendingMessages,
-    maxMessagesPerSecond: options.maxMessagesPerSecond ?? DEFAULTS.maxMessagesPerSecond,
-    clock: options.clock ?? systemClock,
-    inspect: options.inspect,
-  }
-  positiveInteger('heartbeat.interval', resolved.heartbeatInterval)
-  positiveInteger('heartbeat.timeout', resolved.heartbeatTimeout)
-  if (resolved.heartbeatTimeout <= resolved.heartbeatInterval) {
+  const heartbeatInterval = options.heartbeat?.interval ?? DEFAULTS.heartbeatInterval
+  const heartbeatTimeout = options.heartbeat?.timeout ?? DEFAULTS.heartbeatTimeout
+  integerOption('heartbeat.interval', heartbeatInterval)
+  integerOption('heartbeat.timeout', heartbeatTimeout)
+  if (heartbeatTimeout <= heartbeatInterval) {
     throw new OptionError(
-      `Expected \`heartbeat.timeout\` to be above \`heartbeat.interval\` (${resolved.heartbeatInterval}), got \`${resolved.heartbeatTimeout}\``,
+      `Expected \`heartbeat.timeout\` to be above \`heartbeat.interval\` (${heartbeatInterval}), got ${show(heartbeatTimeout)}`,
+      'heartbeat.timeout',
     )
   }
-  if (typeof resolved.handshake !== 'boolean') {
-    throw new OptionError(`Expected \`handshake\` to be a boolean, got ${show(resolved.handshake)}`)
+  const handshake = options.handshake ?? DEFAULTS.handshake
+  if (typeof handshake !== 'boolean') throw new OptionError(`Expected \`handshake\` to be a boolean, got ${show(handshake)}`, 'handshake')
+  const verify = options.verify
+  if (verify !== undefined && typeof verify !== 'function') {
+    throw new OptionError(`Expected \`verify\` to be a function, got ${show(verify)}`, 'verify')
   }
-  positiveInteger('handshakeTimeout', resolved.handshakeTimeout)
-  if (resolved.verify !== undefined && typeof resolved.verify !== 'function') {
-    throw new OptionError(`Expected \`verify\` to be a function, got ${show(resolved.verify)}`)
+  const inspect = options.inspect
+  if (inspect !== undefined && typeof inspect !== 'function' && typeof (inspect as { next?: unknown } | null)?.next !== 'function') {
+    throw new OptionError(`Expected \`inspect\` to be a function or an observer with next(), got ${show(inspect)}`, 'inspect')
   }
-  // The size field is an int32 that also counts id and checksum.
-  positiveInteger('maxPayload', resolved.maxPayload, 0x7fffffff - 8)
-  positiveInteger('maxBufferedBytes', resolved.maxBufferedBytes)
-  positiveInteger('drainTimeout', resolved.drainTimeout)
-  positiveInteger('handlerTimeout', resolved.handlerTimeout)
-  positiveInteger('maxPendingMessages', resolved.maxPendingMessages)
-  if (resolved.maxMessagesPerSecond !== 0) positiveInteger('maxMessagesPerSecond', resolved.maxMessagesPerSecond)
-  if (resolved.inspect !== undefined && typeof resolved.inspect !== 'function' && typeof resolved.inspect?.next !== 'function') {
-    throw new OptionError(`Expected \`inspect\` to be a function or an observer with next(), got ${show(resolved.inspect)}`)
+  const inspectPayloads = options.inspectPayloads ?? DEFAULTS.inspectPayloads
+  if (typeof inspectPayloads !== 'boolean') {
+    throw new OptionError(`Expected \`inspectPayloads\` to be a boolean, got ${show(inspectPayloads)}`, 'inspectPayloads')
+  }
+  const resolved: ResolvedOptions = {
+    heartbeatInterval,
+    heartbeatTimeout,
+    handshake,
+    handshakeTimeout: integerOption('handshakeTimeout', options.handshakeTimeout ?? DEFAULTS.handshakeTimeout),
+    verify,
+    maxPayload: integerOption('maxPayload', options.maxPayload ?? DEFAULTS.maxPayload),
+    maxBufferedBytes: integerOption('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes),
+    drainTimeout: integerOption('drainTimeout', options.drainTimeout ?? DEFAULTS.drainTimeout),
+    handlerTimeout: integerOption('handlerTimeout', options.handlerTimeout ?? DEFAULTS.handlerTimeout),
+    maxPendingMessages: integerOption('maxPendingMessages', options.maxPendingMessages ?? DEFAULTS.maxPendingMessages),
+    maxMessagesPerSecond: integerOption('maxMessagesPerSecond', options.maxMessagesPerSecond ?? DEFAULTS.maxMessagesPerSecond),
+    clock: options.clock ?? systemClock,
+    // Wrapped only when there is an inspector: with inspection off nothing is created.
+    inspect: inspect === undefined || inspectPayloads ? inspect : withoutPayloads(inspect),
+    inspectPayloads,
   }
   return resolved
 }
 
-/** Throws the OptionError the CLI and `createServer` share for a value that is not an integer in [1, max]. */
-export function positiveInteger(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new OptionError(`Expected \`${name}\` to be an integer from 1 to ${max}, got ${show(value)}`)
-  }
+function integerOption(option: IntegerOption, value: unknown): number {
+  const range = INTEGER_OPTIONS[option]
+  if (!inRange(range, value)) throw new OptionError(`Expected \`${option}\` to be ${describeRange(range)}, got ${show(value)}`, option)
+  return value
 }
 
+/** Throws the OptionError `createServer` and `connect` share for a value that is not an integer in [1, max]. */
+export function positiveInteger(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+  const range = { min: 1, max }
+  if (!inRange(range, value)) throw new OptionError(`Expected \`${name}\` to be ${describeRange(range)}, got ${show(value)}`, name)
+}
+
+/** A value as the messages quote it: numbers as written, anything else with its type. */
 function show(value: unknown): string {
-  return `\`${String(value)}\` (${typeof value})`
+  if (typeof value === 'number') return `\`${value}\``
+  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`
+  return `\`${String(value)}\` (${value === null ? 'null' : typeof value})`
 }
