@@ -1,22 +1,28 @@
 /**
  * The real command line as a child process (`node --import tsx src/cli.ts --port 0 ...`), as a
- * user or the judging probe starts it: its port, its log lines, its RSS (Linux /proc) and its exit.
+ * user starts it: its port, its log lines, its stdout, its RSS (Linux /proc) and its exit. The one
+ * spawner of the CLI, for stress/ and test/ alike.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CLOSE_REASONS, type CloseReason } from '../src/index.js'
 import type { SessionLedger } from './ledger.js'
-import { orAfter } from './util.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-export interface CliServer {
+/** The CLI as a child process: what it printed and how it ended. */
+export interface CliProcess {
   readonly child: ChildProcess
   readonly pid: number
-  readonly port: number
-  /** Every stderr line so far. */
+  /** Every stderr line so far, without the timestamp a log line starts with. */
   readonly lines: string[]
+  /** Every stderr line so far, as written. */
+  readonly rawLines: string[]
+  /** Everything written to stdout so far. */
+  stdout(): string
+  /** Resolves with the first stderr line (past or future, timestamp removed) that matches `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>
   /** Resolves with the exit code (or the signal's name) once the process has exited. */
   readonly exited: Promise<number | string>
   /** Resident set size of the child, from /proc/<pid>/status; 0 where /proc is missing. */
@@ -25,51 +31,104 @@ export interface CliServer {
   kill(): void
 }
 
-const LISTENING = /listening on (?:\[[^\]]+\]|[^\s:]+):(\d+)/
+/** A CLI that logged the port it listens on. */
+export interface CliServer extends CliProcess {
+  readonly port: number
+}
 
-/** Starts `src/cli.ts` with `args` (add `--port 0`) and resolves once it logs its port. */
-export async function startCli(args: readonly string[], onLine?: (line: string) => void, timeoutMs = 15_000): Promise<CliServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+const LISTENING = /listening on (?:\[[^\]]+\]|[^\s:]+):(\d+)/
+/** What `serve` puts before each log line: an ISO-8601 time (src/cli/log.ts). */
+const LOG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z /
+
+/**
+ * Runs `src/cli.ts` with `args` from source, as `npm start` does; `onLine` sees each stderr line
+ * (timestamp removed) as it arrives, and `nodeArgs` go to node before the script.
+ */
+export function spawnCli(args: readonly string[], onLine?: (line: string) => void, nodeArgs: readonly string[] = []): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/cli.ts', ...args], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
   })
   const lines: string[] = []
+  const rawLines: string[] = []
+  const waiters = new Set<{ pattern: RegExp; resolve: (match: RegExpMatchArray) => void }>()
+  let stdout = ''
   let partial = ''
-  let resolvePort: (port: number) => void = () => {}
-  const portSeen = new Promise<number>((resolve) => {
-    resolvePort = resolve
-  })
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (text: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text))
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
     const parts = (partial + text).split('\n')
     partial = parts.pop()!
-    for (const line of parts) {
+    for (const raw of parts) {
+      const line = raw.replace(LOG_TIMESTAMP, '')
+      rawLines.push(raw)
       lines.push(line)
       onLine?.(line)
-      const match = LISTENING.exec(line)
-      if (match) resolvePort(Number(match[1]))
+      for (const waiter of waiters) {
+        const match = line.match(waiter.pattern)
+        if (match) {
+          waiters.delete(waiter)
+          waiter.resolve(match)
+        }
+      }
     }
   })
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))
   })
-  const port = await orAfter(Promise.race([portSeen, exited.then(() => -1)]), timeoutMs, -2)
-  if (port < 0) {
-    child.kill('SIGKILL')
-    throw new Error(`src/cli.ts ${port === -1 ? 'exited' : 'did not log its port'} (stderr: ${lines.slice(-5).join(' | ')})`)
-  }
   const pid = child.pid!
   return {
     child,
     pid,
-    port,
     lines,
+    rawLines,
+    stdout: () => stdout,
+    waitForLine(pattern, timeoutMs = 5_000) {
+      for (const line of lines) {
+        const match = line.match(pattern)
+        if (match) return Promise.resolve(match)
+      }
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          pattern,
+          resolve: (match: RegExpMatchArray) => {
+            clearTimeout(timer)
+            resolve(match)
+          },
+        }
+        const timer = setTimeout(() => {
+          waiters.delete(waiter)
+          reject(new Error(`no stderr line matching ${pattern} within ${timeoutMs} ms; got:\n${rawLines.join('\n')}`))
+        }, timeoutMs)
+        // A wait nobody needs any more (the process exited) must not hold a script open.
+        timer.unref()
+        waiters.add(waiter)
+      })
+    },
     exited,
     rss: () => procRss(pid),
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     },
   }
+}
+
+/**
+ * Starts `src/cli.ts` with `args` (add `--port 0`) and resolves once it logs its port; throws,
+ * with its last lines, if it exits first or says nothing within `timeoutMs`.
+ */
+export async function startCli(args: readonly string[], onLine?: (line: string) => void, timeoutMs = 15_000): Promise<CliServer> {
+  const cli = spawnCli(args, onLine)
+  const listening = cli.waitForLine(LISTENING, timeoutMs).then(
+    (match) => Number(match[1]),
+    () => -2,
+  )
+  const port = await Promise.race([listening, cli.exited.then(() => -1)])
+  if (port < 0) {
+    cli.kill()
+    throw new Error(`src/cli.ts ${port === -1 ? 'exited' : 'did not log its port'} (stderr: ${cli.rawLines.slice(-5).join(' | ')})`)
+  }
+  return { ...cli, port }
 }
 
 /** VmRSS of a process in bytes, or 0 when it cannot be read. */

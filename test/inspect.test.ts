@@ -1,16 +1,20 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
-import { createServer as createNetServer } from 'node:net'
+import { connect as netConnect, createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { SimulatedClock } from 'xstate'
+import { type InspectionEvent, SimulatedClock } from 'xstate'
+import { Writable } from 'node:stream'
 import { connectionMachine } from '../machines/connection.js'
 import { type Client, connect, createServer, type Server, type Session } from '../src/index.js'
-import { createFileInspector } from '../src/inspect/fileInspector.js'
+import { fileInspectorOn, openFileInspector } from '../src/inspect/fileInspector.js'
+import { startInspectorRelay } from '../src/inspect/inspectorRelay.js'
 import type { InspectionRecord } from '../src/inspect/inspectionRecord.js'
-import { createRelayInspector, type RelayInspector } from '../src/inspect/relayInspector.js'
+import { type RelayInspector, startRelayInspector } from '../src/inspect/relayInspector.js'
+import { importStatelyInspect, type StatelyInspect } from '../src/inspect/statelyInspect.js'
+import { withoutPayloads } from '../src/inspect/withoutPayloads.js'
 import { formatTimeline } from '../src/inspect/timeline.js'
 import type { Inspect } from '../src/options.js'
 import { toMermaid } from '../src/mermaid.js'
@@ -62,11 +66,18 @@ async function freePort(): Promise<number> {
   return port
 }
 
+async function stately(): Promise<StatelyInspect> {
+  const module = await importStatelyInspect()
+  if (module === null) throw new Error('@statelyai/inspect is a devDependency and must be installed for these tests')
+  return module
+}
+
 describe('inspection through the Stately relay', () => {
   it('streams every state of a session actor, in order, to a WebSocket client of the relay', async () => {
-    const port = await freePort()
-    const relay: RelayInspector = createRelayInspector({ port })
+    const relay: RelayInspector = await startRelayInspector({ host: '127.0.0.1', port: 0 }, await stately())
     cleanups.push(() => relay.stop())
+    const port = relay.relay!.port
+    expect(port).toBeGreaterThan(0)
     const received: { type: string; name?: string; sessionId: string; snapshot?: { value: unknown } }[] = []
     const viewer = new WebSocket(`ws://127.0.0.1:${port}`)
     cleanups.push(() => viewer.close())
@@ -93,7 +104,7 @@ function snapshotOf(event: { snapshot?: { value: unknown } }): unknown {
 describe('inspection to a JSON-lines file', () => {
   it('records the same states, and timeline prints them with the close reason', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'zerostate-')), 'inspect.jsonl')
-    const file = createFileInspector(path)
+    const file = await openFileInspector(path)
     const { session, server } = await driveOneSession(file.inspect)
     await server.stop()
     await file.close()
@@ -126,4 +137,175 @@ describe('zerostate machines', () => {
   it('prints Mermaid diagrams, the connection one as in the README', () => {
     expect(run('--mermaid')).toContain(toMermaid(connectionMachine))
   })
+})
+
+describe('the relay server', () => {
+  it('binds to the host it is given, and only there', async () => {
+    const relay = await startInspectorRelay({ host: '127.0.0.2', port: 0 })
+    cleanups.push(() => relay.close())
+    expect(relay.host).toBe('127.0.0.2')
+    expect(relay.pageUrl).toBe(`http://127.0.0.2:${relay.port}`)
+    expect(await reachable('127.0.0.2', relay.port)).toBe(true)
+    // Another address of this machine: a relay on every interface would answer here too.
+    expect(await reachable('127.0.0.1', relay.port)).toBe(false)
+  })
+
+  it('rejects with the bind error when the port is taken, and nothing is left unhandled', async () => {
+    const port = await freePort()
+    const holder = createNetServer()
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => holder.close(resolve)))
+    await expect(startInspectorRelay({ host: '127.0.0.1', port })).rejects.toMatchObject({ code: 'EADDRINUSE' })
+  })
+
+  it('passes messages from each client to the others, replays them to late ones, and refuses other web origins', async () => {
+    const relay = await startInspectorRelay({ host: '127.0.0.1', port: 0 })
+    cleanups.push(() => relay.close())
+    const feeder = await open(relay.feedUrl)
+    const viewer = await open(relay.feedUrl, { origin: `http://127.0.0.1:${relay.port}` })
+    const seen: string[] = []
+    viewer.on('message', (data) => seen.push(String(data)))
+    feeder.send('{"n":1}')
+    await waitFor(() => seen.length === 1)
+    const late = new WebSocket(relay.feedUrl)
+    const replayed: string[] = []
+    late.on('message', (data) => replayed.push(String(data)))
+    cleanups.push(() => late.close())
+    await waitFor(() => replayed.length === 1)
+    expect(replayed).toEqual(['{"n":1}'])
+    // A page elsewhere in the browser may not read the sessions.
+    await expect(open(relay.feedUrl, { origin: 'https://evil.example' })).rejects.toThrow(/403/)
+  })
+
+  async function open(url: string, options?: { origin: string }): Promise<WebSocket> {
+    const socket = new WebSocket(url, options)
+    cleanups.push(() => socket.close())
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+    return socket
+  }
+
+  function reachable(host: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = netConnect({ host, port })
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+  }
+})
+
+describe('an inspection file that fails', () => {
+  it('rejects at open when the file cannot be opened', async () => {
+    await expect(openFileInspector('/nonexistent/dir/x.jsonl')).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
+  it('reports a write error once, stops writing, and never throws into the server', async () => {
+    let writes = 0
+    const failing = new Writable({
+      write(_chunk, _encoding, callback) {
+        writes++
+        callback(new Error('disk on fire'))
+      },
+    })
+    const errors: Error[] = []
+    const file = fileInspectorOn(failing, { onError: (error) => errors.push(error) })
+    const { server } = await driveOneSession(file.inspect)
+    await server.stop()
+    await waitFor(() => errors.length > 0)
+    expect(errors.map((error) => error.message)).toEqual(['disk on fire'])
+    expect(writes).toBe(1)
+    await file.close()
+  })
+})
+
+describe('payload bytes and inspectors', () => {
+  const CREDENTIAL = 'secret-token-4f7a9c'
+
+  /** One session with `verify`: its first frame is the credential; then one message is echoed. */
+  async function verifiedSession(options: { inspectPayloads?: boolean }) {
+    const events: InspectionEvent[] = []
+    const verified: string[] = []
+    const server = createServer({
+      ...options,
+      inspect: (event) => events.push(event),
+      verify: (_session, message) => {
+        verified.push(Buffer.from(message.data).toString())
+        return true
+      },
+    })
+    server.onMessage((session, message) => void session.send(message))
+    const { port } = await server.listen({ port: 0 })
+    cleanups.push(() => server.stop())
+    const client = await connect({ port, heartbeatInterval: 0 })
+    cleanups.push(() => client.close())
+    client.send({ id: 1, data: Buffer.from(CREDENTIAL) })
+    client.send({ id: 2, data: Buffer.from('hello') })
+    expect(Buffer.from((await client.receive()).data).toString()).toBe('hello')
+    await client.close()
+    await server.stop()
+    return { events, verified }
+  }
+
+  it('by default no payload bytes reach the inspector: the credential arrives as its length', async () => {
+    const { events, verified } = await verifiedSession({})
+    // The actors themselves got the real bytes: verify saw the credential.
+    expect(verified).toEqual([CREDENTIAL])
+    const reached = reachable(events)
+    expect(reached.bytes.filter((bytes) => Buffer.from(bytes).toString().includes(CREDENTIAL))).toEqual([])
+    expect(reached.bytes).toEqual([])
+    expect(reached.summaries).toContainEqual({ bytes: CREDENTIAL.length })
+    // The frame.received event and the verify invoke's input are among them.
+    const frameEvent = events.find((event) => event.type === '@xstate.event' && event.event.type === 'frame.received')
+    expect(frameEvent && (frameEvent as unknown as { event: { frame: unknown } }).event.frame).toEqual({ id: 1, data: { bytes: CREDENTIAL.length } })
+  })
+
+  it('with inspectPayloads the inspector sees the bytes, credential included', async () => {
+    const { events } = await verifiedSession({ inspectPayloads: true })
+    expect(reachable(events).bytes.some((bytes) => Buffer.from(bytes).toString() === CREDENTIAL)).toBe(true)
+  })
+
+  it('changes nothing XState passes: the inspector gets copies', () => {
+    const data = Buffer.from(CREDENTIAL)
+    const event = { type: 'frame.received', frame: { id: 1, data } }
+    const seen: InspectionEvent[] = []
+    const inspection = { type: '@xstate.event', event, sourceRef: undefined, actorRef: { sessionId: 'x', getSnapshot: () => ({ context: { data } }) }, rootId: 'x' }
+    withoutPayloads((e) => seen.push(e)).next!(inspection as unknown as InspectionEvent)
+    expect(event.frame.data).toBe(data)
+    const copy = seen[0] as unknown as typeof inspection
+    expect(copy.event.frame).toEqual({ id: 1, data: { bytes: data.length } })
+    expect(copy.actorRef.getSnapshot()).toEqual({ context: { data: { bytes: data.length } } })
+    expect(copy.actorRef.sessionId).toBe('x')
+  })
+
+  /**
+   * Every Uint8Array an inspector could reach from the events: through plain objects and arrays,
+   * and through each actor's `getSnapshot()` and `options` (where an invoked actor's input is).
+   */
+  function reachable(events: readonly InspectionEvent[]): { bytes: Uint8Array[]; summaries: unknown[] } {
+    const bytes: Uint8Array[] = []
+    const summaries: unknown[] = []
+    const seen = new Set<object>()
+    const visit = (value: unknown, depth: number): void => {
+      if (typeof value !== 'object' || value === null || seen.has(value) || depth > 12) return
+      seen.add(value)
+      if (value instanceof Uint8Array) {
+        bytes.push(value)
+        return
+      }
+      const record = value as Record<string, unknown>
+      if (Object.keys(record).length === 1 && typeof record.bytes === 'number') summaries.push(value)
+      if (typeof record.getSnapshot === 'function' && typeof record.sessionId === 'string') {
+        visit((record.getSnapshot as () => unknown)(), depth + 1)
+        visit(record.options, depth + 1)
+        return
+      }
+      const proto: unknown = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null && !Array.isArray(value)) return
+      for (const child of Object.values(record)) visit(child, depth + 1)
+    }
+    for (const event of events) visit(event, 0)
+    return { bytes, summaries }
+  }
 })

@@ -1,28 +1,35 @@
-import { createWebSocketInspector } from '@statelyai/inspect'
-import { createInspectorServer } from '@statelyai/inspect/server'
 import type { InspectionEvent, Observer } from 'xstate'
+import { type InspectorRelay, startInspectorRelay } from './inspectorRelay.js'
+import type { StatelyInspect } from './statelyInspect.js'
 
 export interface RelayInspector {
   inspect: Observer<InspectionEvent>
-  /** The page to open in a browser: it embeds the Stately inspector and feeds it from the relay. */
-  pageUrl: string | null
-  stop(): void
+  /** The relay this process started, or null when it feeds one that runs elsewhere. */
+  relay: InspectorRelay | null
+  /** Where the inspection goes: the relay's WebSocket URL. */
+  url: string
+  stop(): Promise<void>
 }
 
+export type RelayTarget = { host: string; port: number } | { url: string }
+
 /**
- * Starts the local relay of `@statelyai/inspect/server` on `port` (without opening a browser) and
- * feeds it. With `url`, feeds a relay that is already running instead.
+ * With `{ host, port }`, starts a relay there ({@link startInspectorRelay}: rejects with the bind
+ * error) and feeds it; with `{ url }`, feeds a relay that is already running. The feeding is
+ * `@statelyai/inspect`'s WebSocket inspector, passed in as `stately` (see `importStatelyInspect`),
+ * which turns XState's inspection events into what the Stately inspector reads.
  */
-export function createRelayInspector(options: { port: number } | { url: string }): RelayInspector {
-  const relay = 'port' in options ? createInspectorServer({ port: options.port, autoOpen: false }) : null
-  const url = 'url' in options ? options.url : `ws://localhost:${options.port}`
-  const inspector = createWebSocketInspector({ url })
+export async function startRelayInspector(target: RelayTarget, stately: StatelyInspect): Promise<RelayInspector> {
+  const relay = 'url' in target ? null : await startInspectorRelay(target)
+  const url = relay?.feedUrl ?? (target as { url: string }).url
+  const inspector = stately.createWebSocketInspector({ url })
   return {
     inspect: inspector.inspect,
-    pageUrl: 'port' in options ? `http://localhost:${options.port}` : null,
-    stop() {
+    relay,
+    url,
+    async stop() {
       inspector.stop()
-      relay?.stop()
+      await relay?.close()
     },
   }
 }

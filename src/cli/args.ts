@@ -1,0 +1,227 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { OptionError } from '../errors.js'
+import { DEFAULTS, describeRange, INTEGER_OPTIONS, type IntegerOption, type IntegerRange, inRange, resolveOptions, type ServerOptions } from '../options.js'
+
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_PORT = 18787
+/** Where `--inspect` with no port starts the relay (beside the default server port). */
+export const DEFAULT_INSPECT_PORT = 18788
+
+/** What the command line asks for; every value is filled in and valid. */
+export type CliCommand =
+  | { command: 'help' }
+  | ({ command: 'serve' } & ServeSettings)
+  | { command: 'machines'; format: 'json' | 'mermaid' }
+  | { command: 'timeline'; file: string }
+
+export interface ServeSettings {
+  host: string
+  /** 0 picks a free port. */
+  port: number
+  heartbeatInterval: number
+  heartbeatTimeout: number
+  handshake: boolean
+  handshakeTimeout: number
+  maxPayload: number
+  /** 0 is off. */
+  maxMessagesPerSecond: number
+  /** Start a local relay there (port 0 picks one), or feed one already running at this URL. */
+  inspect: { host: string; port: number } | { url: string } | null
+  /** Let payload bytes reach the relay (see `inspectPayloads`). */
+  inspectPayloads: boolean
+  inspectFile: string | null
+}
+
+const SERVE_FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'heartbeat-interval': { type: 'string' },
+  'heartbeat-timeout': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  'max-payload': { type: 'string' },
+  'no-handshake': { type: 'boolean' },
+  'max-messages-per-second': { type: 'string' },
+  inspect: { type: 'string' },
+  'inspect-host': { type: 'string' },
+  'inspect-url': { type: 'string' },
+  'inspect-payloads': { type: 'boolean' },
+  'inspect-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+type ServeFlag = keyof typeof SERVE_FLAGS
+
+/** The integer flags: the server option each one sets (whose range it takes), or its own range. */
+const INTEGER_FLAGS = {
+  port: { range: { min: 0, max: 65535 } },
+  inspect: { range: { min: 0, max: 65535 } },
+  'heartbeat-interval': { option: 'heartbeat.interval' },
+  'heartbeat-timeout': { option: 'heartbeat.timeout' },
+  'handshake-timeout': { option: 'handshakeTimeout' },
+  'max-payload': { option: 'maxPayload' },
+  'max-messages-per-second': { option: 'maxMessagesPerSecond' },
+} as const satisfies Partial<Record<ServeFlag, { range: IntegerRange } | { option: IntegerOption }>>
+
+type IntegerFlag = keyof typeof INTEGER_FLAGS
+
+/** The flag that sets each server option, so that `resolveOptions`'s errors can name the flag. */
+const FLAG_OF_OPTION: Partial<Record<string, IntegerFlag>> = Object.fromEntries(
+  Object.entries(INTEGER_FLAGS).flatMap(([flag, spec]) => ('option' in spec ? [[spec.option, flag as IntegerFlag]] : [])),
+)
+
+/** What an integer flag accepts, as its messages say it. */
+export function flagExpectation(flag: IntegerFlag): string {
+  const spec: { range: IntegerRange } | { option: IntegerOption } = INTEGER_FLAGS[flag]
+  return describeRange('range' in spec ? spec.range : INTEGER_OPTIONS[spec.option])
+}
+
+/** Reads the command line; throws {@link OptionError} (with the flag as `option`) for anything it cannot run. */
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  const [first, ...rest] = argv
+  if (first === 'machines') return parseMachines(rest)
+  if (first === 'timeline') return parseTimeline(rest)
+  if (first !== undefined && !first.startsWith('-')) throw new OptionError(`Unknown command \`${first}\``, first)
+  return parseServe(argv)
+}
+
+function parseMachines(argv: readonly string[]): CliCommand {
+  const { values } = parseFlags(argv, { json: { type: 'boolean' }, mermaid: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } })
+  if (values.help === true) return { command: 'help' }
+  if (values.json === true && values.mermaid === true) throw new OptionError('Expected one of `--json` and `--mermaid`, got both', '--mermaid')
+  return { command: 'machines', format: values.mermaid === true ? 'mermaid' : 'json' }
+}
+
+function parseTimeline(argv: readonly string[]): CliCommand {
+  const [file, ...extra] = argv
+  if (file === undefined || file.startsWith('-') || extra.length > 0) {
+    throw new OptionError('Expected `timeline <file>` with the path of an --inspect-file log', 'timeline')
+  }
+  return { command: 'timeline', file }
+}
+
+function parseServe(argv: readonly string[]): CliCommand {
+  // `--inspect` takes an optional value, which parseArgs cannot express: a bare one means the default port.
+  const { values } = parseFlags(
+    joinNegativeValues(argv).map((arg) => (arg === '--inspect' ? `--inspect=${DEFAULT_INSPECT_PORT}` : arg)),
+    SERVE_FLAGS,
+  )
+  if (values.help === true) return { command: 'help' }
+  const integer = (flag: IntegerFlag, fallback: number) => {
+    const raw = values[flag]
+    return raw === undefined ? fallback : integerFlag(flag, raw)
+  }
+  const host = nonEmpty('host', values.host) ?? DEFAULT_HOST
+  const settings: ServeSettings = {
+    host,
+    port: integer('port', DEFAULT_PORT),
+    heartbeatInterval: integer('heartbeat-interval', DEFAULTS.heartbeatInterval),
+    heartbeatTimeout: integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout),
+    handshake: values['no-handshake'] !== true,
+    handshakeTimeout: integer('handshake-timeout', DEFAULTS.handshakeTimeout),
+    maxPayload: integer('max-payload', DEFAULTS.maxPayload),
+    maxMessagesPerSecond: integer('max-messages-per-second', DEFAULTS.maxMessagesPerSecond),
+    inspect: inspectTarget(values, host),
+    inspectPayloads: values['inspect-payloads'] === true,
+    inspectFile: nonEmpty('inspect-file', values['inspect-file']) ?? null,
+  }
+  if (settings.inspectPayloads && settings.inspect === null) {
+    throw new OptionError('Expected `--inspect-payloads` with `--inspect` or `--inspect-url` (an --inspect-file log never holds payloads)', '--inspect-payloads')
+  }
+  // The server's own validation, so the CLI accepts exactly what createServer accepts.
+  try {
+    resolveOptions(serverOptions(settings))
+  } catch (error) {
+    if (!(error instanceof OptionError) || error.option === undefined) throw error
+    const flag = FLAG_OF_OPTION[error.option]
+    if (flag === undefined) throw error
+    const expected =
+      flag === 'heartbeat-timeout' && inRange(INTEGER_OPTIONS['heartbeat.timeout'], settings.heartbeatTimeout)
+        ? `above \`--heartbeat-interval\` (${settings.heartbeatInterval})`
+        : flagExpectation(flag)
+    throw new OptionError(`Expected \`--${flag}\` to be ${expected}, got \`${values[flag]}\``, `--${flag}`)
+  }
+  return { command: 'serve', ...settings }
+}
+
+type ServeValues = { [K in ServeFlag]?: (typeof SERVE_FLAGS)[K]['type'] extends 'string' ? string : boolean }
+
+function inspectTarget(values: ServeValues, gameHost: string): ServeSettings['inspect'] {
+  const url = values['inspect-url']
+  const relayHost = nonEmpty('inspect-host', values['inspect-host'])
+  if (values.inspect !== undefined && url !== undefined) throw new OptionError('Expected one of `--inspect` and `--inspect-url`, got both', '--inspect')
+  if (relayHost !== undefined && values.inspect === undefined) {
+    throw new OptionError('Expected `--inspect-host` with `--inspect` (it is where the relay listens)', '--inspect-host')
+  }
+  if (url !== undefined) {
+    if (!/^wss?:\/\/./.test(url)) throw new OptionError(`Expected \`--inspect-url\` to be a ws:// or wss:// URL, got \`${url}\``, '--inspect-url')
+    return { url }
+  }
+  if (values.inspect === undefined) return null
+  return { host: relayHost ?? gameHost, port: integerFlag('inspect', values.inspect) }
+}
+
+function nonEmpty(flag: 'host' | 'inspect-host' | 'inspect-file', raw: string | undefined): string | undefined {
+  if (raw === '') {
+    const what = flag === 'inspect-file' ? 'a path' : 'a host name or address'
+    throw new OptionError(`Expected \`--${flag}\` to be ${what}, got an empty string`, `--${flag}`)
+  }
+  return raw
+}
+
+function parseFlags<T extends ParseArgsConfig['options']>(argv: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false })
+  } catch (error) {
+    // parseArgs throws a TypeError with an ERR_PARSE_ARGS_* code: unknown flag, missing value, ...
+    if (error instanceof Error && String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) {
+      const message = error.message.split('\n')[0]!
+      throw new OptionError(message, /'(-[\w-]+)/.exec(message)?.[1])
+    }
+    throw error
+  }
+}
+
+/**
+ * `--port -5` reads to parseArgs as a flag missing its value; `--port=-5` is what was meant, and
+ * then the message can say that -5 is out of range.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const next = argv[i + 1]
+    const name = arg.startsWith('--') ? arg.slice(2) : ''
+    if (name in SERVE_FLAGS && SERVE_FLAGS[name as ServeFlag].type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`)
+      i++
+    } else {
+      out.push(arg)
+    }
+  }
+  return out
+}
+
+/**
+ * Decimal digits only: `1e3`, `0x10`, `5ms` and `` are mistakes, not numbers. The flag's own range
+ * is checked here; one that sets a server option is checked by `resolveOptions`, whose error is
+ * then said again in the flag's terms.
+ */
+function integerFlag(flag: IntegerFlag, raw: string): number {
+  const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN
+  const spec: { range: IntegerRange } | { option: IntegerOption } = INTEGER_FLAGS[flag]
+  const range = 'range' in spec ? spec.range : INTEGER_OPTIONS[spec.option]
+  if (!inRange(range, value)) throw new OptionError(`Expected \`--${flag}\` to be ${describeRange(range)}, got \`${raw}\``, `--${flag}`)
+  return value
+}
+
+/** The `createServer` options a serve command asks for (its inspector is added by `serve`). */
+export function serverOptions(settings: ServeSettings): ServerOptions {
+  return {
+    heartbeat: { interval: settings.heartbeatInterval, timeout: settings.heartbeatTimeout },
+    handshake: settings.handshake,
+    handshakeTimeout: settings.handshakeTimeout,
+    maxPayload: settings.maxPayload,
+    maxMessagesPerSecond: settings.maxMessagesPerSecond,
+    inspectPayloads: settings.inspectPayloads,
+  }
+}
