@@ -8,7 +8,12 @@ export const USAGE_ERROR_CODES = ['invalid-option', 'handler-error', 'handler-ti
 
 export type UsageErrorCode = (typeof USAGE_ERROR_CODES)[number]
 
-export type ErrorCode = CloseReason | UsageErrorCode
+/** Why matching refused a join, or why a room stopped. */
+export const ROOM_ERROR_CODES = ['unknown-room-type', 'room-not-found', 'room-full', 'room-exists', 'session-closed', 'room-failed'] as const
+
+export type RoomErrorCode = (typeof ROOM_ERROR_CODES)[number]
+
+export type ErrorCode = CloseReason | UsageErrorCode | RoomErrorCode
 
 /** Base of every error zerostate raises or reports; match on `code`, which never changes. */
 export class ZerostateError extends Error {
@@ -94,6 +99,18 @@ export class HandlerError extends ZerostateError {
 export class HandlerTimeoutError extends ZerostateError {
   constructor(handler: string, timeout: number) {
     super('handler-timeout', `${handler} handler did not settle within ${timeout} ms; the game moved on`)
+  }
+}
+
+/**
+ * A join that matching refused (no such room type or room, full, a closed session, a restore over a live room), or
+ * (`room-failed`, reported to `onError`) a room whose machine threw and was stopped.
+ */
+export class RoomError extends ZerostateError {
+  declare readonly code: RoomErrorCode
+
+  constructor(code: RoomErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
   }
 }
 

@@ -17,11 +17,21 @@ const enum Kind {
   Connect,
   Message,
   Disconnect,
+  Task,
 }
 
-const HANDLER_NAMES = ['onConnect', 'onMessage', 'onDisconnect'] as const
+const HANDLER_NAMES = ['onConnect', 'onMessage', 'onDisconnect', 'task'] as const
 
-type Payload = Message | SessionClosedError | null
+type Payload = Message | SessionClosedError | (() => unknown) | null
+
+/**
+ * Where messages go before `onMessage`: the rooms. It takes a message its session's room (or the
+ * room control protocol) claims, and hears every disconnect before `onDisconnect` runs.
+ */
+export interface MessageRouter {
+  route(session: Session, message: Message): boolean
+  disconnected(session: Session, error: SessionClosedError): void
+}
 
 const WAKE: GameLogicEvent = { type: 'game.wake' }
 const DRAINED: GameLogicEvent = { type: 'game.drained' }
@@ -63,7 +73,9 @@ export class GameLoop {
   readonly errors = new HandlerList<Parameters<ErrorHandler>>('onError', () => {})
 
   readonly actor: Actor<GameLogicMachine>
-  private readonly queue = new EventQueue<Kind, Session, Payload>()
+  /** Null until the server has rooms, so a server without them pays one null check per message. */
+  router: MessageRouter | null = null
+  private readonly queue = new EventQueue<Kind, Session | undefined, Payload>()
   private readonly options: GameLoopOptions
   /** Bumped whenever a drain starts or stops, so a superseded drain never runs another handler. */
   private generation = 0
@@ -119,6 +131,11 @@ export class GameLoop {
     this.enqueue(Kind.Disconnect, session, error)
   }
 
+  /** Runs `task` in its turn, serialized with every handler (room ticks). */
+  task(task: () => unknown): void {
+    this.enqueue(Kind.Task, undefined, task)
+  }
+
   /** Called by the server's sweep: flags a slow handler, abandons one past its timeout. */
   sweep(now: number): void {
     if (this.pendingSince < 0) return
@@ -139,7 +156,7 @@ export class GameLoop {
     }
   }
 
-  private enqueue(kind: Kind, session: Session, payload: Payload): void {
+  private enqueue(kind: Kind, session: Session | undefined, payload: Payload): void {
     this.queue.push(kind, session, payload)
     if (this.queue.size >= this.options.maxPending) this.backlogged = true
     // While running, the drain picks the event up (by the next turn at the latest); waking the
@@ -200,13 +217,18 @@ export class GameLoop {
   }
 
   /** Runs one event; returns the handler's result so that a promise can be awaited. */
-  private readonly run = (kind: Kind, session: Session, payload: Payload): unknown => {
+  private readonly run = (kind: Kind, session: Session | undefined, payload: Payload): unknown => {
     this.pendingKind = kind
     this.pendingSession = session
     try {
-      if (kind === Kind.Message) return this.messages.run?.(session, payload as Message)
-      if (kind === Kind.Connect) return this.connects.run?.(session)
-      return this.disconnects.run?.(session, payload as SessionClosedError)
+      if (kind === Kind.Message) {
+        if (this.router !== null && this.router.route(session!, payload as Message)) return undefined
+        return this.messages.run?.(session!, payload as Message)
+      }
+      if (kind === Kind.Connect) return this.connects.run?.(session!)
+      if (kind === Kind.Task) return (payload as () => unknown)()
+      this.router?.disconnected(session!, payload as SessionClosedError)
+      return this.disconnects.run?.(session!, payload as SessionClosedError)
     } catch (error) {
       this.failed(kind, error, session)
       return undefined
@@ -223,7 +245,8 @@ export class GameLoop {
     this.report(new HandlerError(HANDLER_NAMES[kind], error), session)
   }
 
-  private report(error: ZerostateError, session: Session | undefined): void {
+  /** Hands an error to the `onError` handlers (or `console.error` without one). */
+  report(error: ZerostateError, session: Session | undefined): void {
     const run = this.errors.run ?? defaultOnError
     try {
       run(error, session)

@@ -16,13 +16,20 @@ export {
   ListenError,
   OptionError,
   ProtocolError,
+  ROOM_ERROR_CODES,
+  RoomError,
   SessionClosedError,
   USAGE_ERROR_CODES,
   ZerostateError,
 } from './errors.js'
-export type { CloseReason, ErrorCode, ProtocolErrorCode, TransportCloseReason, UsageErrorCode } from './errors.js'
+export type { CloseReason, ErrorCode, ProtocolErrorCode, RoomErrorCode, TransportCloseReason, UsageErrorCode } from './errors.js'
 export type { Message } from './protocol/message.js'
 export { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID } from './protocol/message.js'
 export { encodeFrame, frameLength, writeFrame } from './protocol/encoder.js'
 export { FrameDecoder } from './protocol/decoder.js'
 export type { ConnectionState, ConnectionTag } from '../machines/connection.js'
+export type { JoinOptions, RoomDefinition, Rooms } from './rooms/roomRegistry.js'
+export type { PersistedRoom, RoomInfo } from './rooms/room.js'
+export { isControlId, ROOM_CONTROL_IDS } from './rooms/roomControl.js'
+export { broadcast, kick, sendTo } from '../machines/room.js'
+export type { LeaveReason, PlayerId, RoomEmitted, RoomEvent, RoomInput } from '../machines/room.js'

@@ -14,6 +14,7 @@ import type { Arrivals, Listener } from './transport/listener.js'
 import { TcpListener } from './transport/tcpListener.js'
 import type { Transport, TransportSink } from './transport/transport.js'
 import { WebSocketListener } from './transport/webSocketListener.js'
+import { type RoomDefinition, RoomRegistry, type Rooms } from './rooms/roomRegistry.js'
 
 export interface ListenOptions {
   /** @default '127.0.0.1' */
@@ -94,6 +95,13 @@ export interface Server {
   /** Where the server listens, once it does. */
   readonly address: Address | null
   /**
+   * Defines a room type: rooms of it are created by matching (`rooms.joinOrCreate`), each running
+   * `definition.machine` as an actor `room:<name>:<id>` inside the game-logic actor's turns.
+   */
+  room(name: string, definition: RoomDefinition): void
+  /** Matching, lifecycle and routing of the rooms; call its methods from handlers. */
+  readonly rooms: Rooms
+  /**
    * Stops accepting, lets queued handler work finish (up to `drainTimeout`), closes every session
    * with `server-stopping` after writing what it has queued, lets the disconnect handlers run, and
    * resolves. Calling it again returns the same promise.
@@ -121,6 +129,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   private readonly connections: ConnectionFactory
   private readonly sweep: HeartbeatSweep
   private listeners: Listener[] = []
+  private roomRegistry: RoomRegistry | null = null
   private dirty: ServerSession[] = []
   private stopping: Promise<void> | null = null
   private listenersClosed: Promise<void> = Promise.resolve()
@@ -259,9 +268,29 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
     return this.registry.get(sessionId)
   }
 
+  room(name: string, definition: RoomDefinition): void {
+    this.rooms.define(name, definition)
+    this.game.router = this.rooms
+  }
+
+  get rooms(): RoomRegistry {
+    this.roomRegistry ??= new RoomRegistry({
+      clock: this.options.clock,
+      inspect: this.options.inspect,
+      member: (session) => {
+        const own = this.registry.get(session?.id)
+        return own === session ? own : undefined
+      },
+      schedule: (task) => this.game.task(task),
+      report: (error) => this.game.report(error, undefined),
+    })
+    return this.roomRegistry
+  }
+
   stop(): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
       const finish = () => {
+        this.roomRegistry?.stop()
         this.sweep.stop()
         void this.listenersClosed.then(resolve)
       }

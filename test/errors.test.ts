@@ -19,9 +19,10 @@ it('names every error class zerostate exports', () => {
   expect(rows.map((row) => row.name).sort()).toEqual(exported.map(([key]) => key).sort())
 })
 
-it('gives every code that is not a close reason its class, and no code that does not exist', () => {
+it('gives every usage and room code its class, and no code that does not exist', () => {
   const listed = rows.flatMap((row) => row.codes)
   for (const code of zerostate.USAGE_ERROR_CODES) expect(listed).toContain(code)
-  const known: readonly string[] = [...zerostate.USAGE_ERROR_CODES, ...zerostate.CLOSE_REASONS]
+  for (const code of zerostate.ROOM_ERROR_CODES) expect(listed).toContain(code)
+  const known: readonly string[] = [...zerostate.USAGE_ERROR_CODES, ...zerostate.ROOM_ERROR_CODES, ...zerostate.CLOSE_REASONS]
   for (const code of listed) expect(known).toContain(code)
 })

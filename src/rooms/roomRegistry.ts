@@ -1,0 +1,310 @@
+import { randomBytes } from 'node:crypto'
+import type { AnyStateMachine, EventObject } from 'xstate'
+import type { LeaveReason, PlayerId } from '../../machines/room.js'
+import { OptionError, RoomError, type SessionClosedError, type ZerostateError } from '../errors.js'
+import type { MessageRouter } from '../gameLoop.js'
+import type { Clock, Inspect } from '../options.js'
+import type { Message } from '../protocol/message.js'
+import type { Session } from '../session.js'
+import { type PersistedRoom, Room, type RoomHost, type RoomInfo, type RoomMember, type RoomType } from './room.js'
+import { controlBody, controlFrame, isControlId, ROOM_CONTROL_IDS } from './roomControl.js'
+import { RoomTicker, type TickSchedule } from './roomTicker.js'
+
+/** A room type as the game defines it with `server.room(name, definition)`. */
+export interface RoomDefinition {
+  /** The room's chart: hears {@link RoomEvent}s, emits {@link RoomEmitted}, started with {@link RoomInput}. */
+  machine: AnyStateMachine
+  /** Seats per room; a full room is locked. */
+  maxPlayers: number
+  /** Ticks per second the room hears as `room.tick` (from one server timer for all rooms). 0 or absent: none. */
+  tickRate?: number
+  /** Keep a room after its last player leaves (it ends when its machine does). @default false */
+  keepWhenEmpty?: boolean
+  /**
+   * Which of a player's frames the room takes, for a session in several rooms (a lobby chat and a
+   * match): the most recently joined room that accepts a frame gets it. @default every frame
+   */
+  accepts?: (message: Message) => boolean
+  /** A new room's metadata, from the options of the join that created it. @default the options */
+  metadata?: (options: Readonly<Record<string, unknown>>) => Readonly<Record<string, unknown>>
+}
+
+export interface JoinOptions {
+  /** Passed to the room as `player.joined`'s `options` (and to `metadata` for a new room). */
+  options?: Readonly<Record<string, unknown>>
+  /** Only rooms whose metadata passes; a new room is created when none does. */
+  filter?: (metadata: Readonly<Record<string, unknown>>) => boolean
+}
+
+/** Matching, lifecycle and routing of the server's rooms. Its methods run inside game handlers. */
+export interface Rooms {
+  /** Seats the session in an open room of that type (matching `filter`), or in a new one. */
+  joinOrCreate(session: Session, name: string, join?: JoinOptions): RoomInfo
+  /** Seats the session in that room. */
+  join(session: Session, roomId: string, join?: Omit<JoinOptions, 'filter'>): RoomInfo
+  /** Takes the session out of that room, or out of every room; false if it was in none of them. */
+  leave(session: Session, roomId?: string): boolean
+  /** Every room, or every room of one type. */
+  list(name?: string): RoomInfo[]
+  /** The rooms the session is in, in the order it joined them. */
+  of(session: Session): RoomInfo[]
+  get(roomId: string): RoomInfo | undefined
+  /** Sends the room's machine an event of the game's own. False if there is no such room. */
+  send(roomId: string, event: EventObject): boolean
+  /** The room's state, to save now and restore later or elsewhere. */
+  snapshot(roomId: string): PersistedRoom
+  /** Creates a room from a snapshot; its players come back with `join(session, id)`. */
+  restore(persisted: PersistedRoom): RoomInfo
+}
+
+export interface RoomRegistryOptions {
+  clock: Clock
+  inspect: Inspect | undefined
+  /** The open session with that id (rooms accept only the server's own sessions). */
+  member(session: Session): RoomMember | undefined
+  /** Runs a task in the game loop's turn: ticks are serialized with every handler. */
+  schedule(task: () => void): void
+  report(error: ZerostateError): void
+}
+
+type Schedule = TickSchedule & { readonly type: RoomType; rooms: number }
+
+/**
+ * The rooms of one server. Joins are synchronous and run inside the game-logic actor's turn, so
+ * matching and seating cannot interleave: a room never overfills, and since a session's
+ * disconnect is queued behind whatever handler is running, its leave always follows its join.
+ */
+export class RoomRegistry implements Rooms, MessageRouter, RoomHost {
+  readonly clock: Clock
+  readonly inspect: Inspect | undefined
+  private readonly types = new Map<string, RoomType>()
+  private readonly schedules = new Map<RoomType, Schedule>()
+  private readonly rooms = new Map<string, Room>()
+  /** Session id → the rooms it is in, in join order. */
+  private readonly memberships = new Map<string, Room[]>()
+  private readonly ticker: RoomTicker
+
+  constructor(private readonly options: RoomRegistryOptions) {
+    this.clock = options.clock
+    this.inspect = options.inspect
+    this.ticker = new RoomTicker(options.clock)
+  }
+
+  define(name: string, definition: RoomDefinition): void {
+    if (typeof name !== 'string' || name === '') throw new OptionError(`Expected a room type name, got ${show(name)}`, 'name')
+    if (this.types.has(name)) throw new OptionError(`Room type \`${name}\` is already defined`, 'name')
+    const { machine, maxPlayers, tickRate = 0, keepWhenEmpty = false, accepts = acceptAll, metadata = sameOptions } = definition ?? ({} as RoomDefinition)
+    if (typeof machine?.transition !== 'function') throw new OptionError(`Expected \`machine\` to be an XState machine, got ${show(machine)}`, 'machine')
+    if (!Number.isInteger(maxPlayers) || maxPlayers < 1) throw new OptionError(`Expected \`maxPlayers\` to be an integer from 1 up, got ${show(maxPlayers)}`, 'maxPlayers')
+    if (typeof tickRate !== 'number' || !(tickRate >= 0 && tickRate <= 1000)) {
+      throw new OptionError(`Expected \`tickRate\` to be 0 (none) or a number of ticks per second up to 1000, got ${show(tickRate)}`, 'tickRate')
+    }
+    if (typeof keepWhenEmpty !== 'boolean') throw new OptionError(`Expected \`keepWhenEmpty\` to be a boolean, got ${show(keepWhenEmpty)}`, 'keepWhenEmpty')
+    if (typeof accepts !== 'function') throw new OptionError(`Expected \`accepts\` to be a function, got ${show(accepts)}`, 'accepts')
+    if (typeof metadata !== 'function') throw new OptionError(`Expected \`metadata\` to be a function, got ${show(metadata)}`, 'metadata')
+    const type: RoomType = { name, machine, maxPlayers, tickRate, keepWhenEmpty, accepts, metadata }
+    this.types.set(name, type)
+    this.schedules.set(type, { type, tickRate, rooms: 0, tick: (now) => this.options.schedule(() => this.tick(type, now)) })
+  }
+
+  joinOrCreate(session: Session, name: string, join: JoinOptions = {}): RoomInfo {
+    const type = this.typeOf(name)
+    const member = this.memberOf(session)
+    const mine = this.memberships.get(member.id)
+    const already = mine?.find((room) => room.type === type && room.matches(join.filter))
+    if (already !== undefined) return already.info()
+    let room: Room | undefined
+    for (const candidate of this.rooms.values()) {
+      if (candidate.type === type && candidate.open && candidate.matches(join.filter)) {
+        room = candidate
+        break
+      }
+    }
+    room ??= this.create(type, join.options ?? {})
+    return this.seat(room, member, join.options ?? {}, false)
+  }
+
+  join(session: Session, roomId: string, join: Omit<JoinOptions, 'filter'> = {}): RoomInfo {
+    const member = this.memberOf(session)
+    const room = this.rooms.get(roomId)
+    if (room === undefined) throw new RoomError('room-not-found', `no room ${roomId}`)
+    if (room.has(member.id)) return room.info()
+    return this.seat(room, member, join.options ?? {}, false)
+  }
+
+  leave(session: Session, roomId?: string): boolean {
+    return this.leaveAll(session.id, roomId, 'left')
+  }
+
+  list(name?: string): RoomInfo[] {
+    const out: RoomInfo[] = []
+    for (const room of this.rooms.values()) if (name === undefined || room.type.name === name) out.push(room.info())
+    return out
+  }
+
+  of(session: Session): RoomInfo[] {
+    return (this.memberships.get(session.id) ?? []).map((room) => room.info())
+  }
+
+  get(roomId: string): RoomInfo | undefined {
+    return this.rooms.get(roomId)?.info()
+  }
+
+  send(roomId: string, event: EventObject): boolean {
+    const room = this.rooms.get(roomId)
+    room?.send(event)
+    return room !== undefined
+  }
+
+  snapshot(roomId: string): PersistedRoom {
+    const room = this.rooms.get(roomId)
+    if (room === undefined) throw new RoomError('room-not-found', `no room ${roomId}`)
+    return room.persist()
+  }
+
+  restore(persisted: PersistedRoom): RoomInfo {
+    const type = this.typeOf(persisted.name)
+    if (this.rooms.has(persisted.id)) throw new RoomError('room-exists', `room ${persisted.id} already exists`)
+    return this.create(type, persisted.input.options, persisted).info()
+  }
+
+  // --- MessageRouter: called by the game loop, in its turn -----------------------------------
+
+  route(session: Session, message: Message): boolean {
+    if (isControlId(message.id)) {
+      this.control(session, message)
+      return true
+    }
+    const mine = this.memberships.get(session.id)
+    if (mine === undefined) return false
+    for (let i = mine.length - 1; i >= 0; i--) if (mine[i]!.message(session.id, message)) return true
+    return false
+  }
+
+  disconnected(session: Session, error: SessionClosedError): void {
+    this.leaveAll(session.id, undefined, error.code)
+  }
+
+  // --- RoomHost --------------------------------------------------------------------------------
+
+  disposed(room: Room): void {
+    if (!this.rooms.delete(room.id)) return
+    const schedule = this.schedules.get(room.type)!
+    if (--schedule.rooms === 0) this.ticker.remove(schedule)
+  }
+
+  unseated(room: Room, player: PlayerId): void {
+    const mine = this.memberships.get(player)
+    if (mine === undefined) return
+    const at = mine.indexOf(room)
+    if (at >= 0) mine.splice(at, 1)
+    if (mine.length === 0) this.memberships.delete(player)
+  }
+
+  report(error: RoomError): void {
+    this.options.report(error)
+  }
+
+  /** The server is stopping: every room ends. */
+  stop(): void {
+    this.ticker.stop()
+    for (const room of [...this.rooms.values()]) room.dispose()
+  }
+
+  // --- inside ----------------------------------------------------------------------------------
+
+  private typeOf(name: string): RoomType {
+    const type = this.types.get(name)
+    if (type === undefined) throw new RoomError('unknown-room-type', `no room type \`${String(name)}\` (define it with server.room())`)
+    return type
+  }
+
+  private memberOf(session: Session): RoomMember {
+    const member = this.options.member(session)
+    if (member === undefined || member.closeReason !== null) throw new RoomError('session-closed', `session ${session?.id} is closed`)
+    return member
+  }
+
+  private create(type: RoomType, options: Readonly<Record<string, unknown>>, restored?: PersistedRoom): Room {
+    const id = restored?.id ?? newRoomId()
+    const room = new Room(id, type, options, this, restored)
+    this.rooms.set(id, room)
+    const schedule = this.schedules.get(type)!
+    if (schedule.rooms++ === 0) this.ticker.add(schedule)
+    return room
+  }
+
+  private seat(room: Room, member: RoomMember, options: Readonly<Record<string, unknown>>, control: boolean): RoomInfo {
+    let mine = this.memberships.get(member.id)
+    if (mine === undefined) this.memberships.set(member.id, (mine = []))
+    mine.push(room)
+    try {
+      room.seat(member, options, control)
+    } catch (error) {
+      this.unseated(room, member.id)
+      throw error
+    }
+    return room.info()
+  }
+
+  private leaveAll(player: PlayerId, roomId: string | undefined, reason: LeaveReason): boolean {
+    const mine = this.memberships.get(player)
+    if (mine === undefined) return false
+    let left = false
+    for (const room of [...mine].reverse()) if (roomId === undefined || room.id === roomId) left = room.leave(player, reason) || left
+    return left
+  }
+
+  private tick(type: RoomType, now: number): void {
+    for (const room of this.rooms.values()) if (room.type === type) room.tick(now)
+  }
+
+  /** A control frame from a client: JOIN or LEAVE, answered with JOINED, LEFT or REFUSED. */
+  private control(session: Session, message: Message): void {
+    const member = this.options.member(session)
+    if (member === undefined) return
+    const body = controlBody(message)
+    try {
+      if (body === null) throw new RoomError('room-not-found', 'a control frame must carry a JSON object')
+      if (message.id === ROOM_CONTROL_IDS.JOIN) {
+        const options = isRecord(body.options) ? body.options : {}
+        if (typeof body.roomId === 'string') {
+          const room = this.rooms.get(body.roomId)
+          if (room === undefined) throw new RoomError('room-not-found', `no room ${body.roomId}`)
+          if (!room.has(member.id)) this.seat(room, member, options, true)
+        } else {
+          const type = this.typeOf(String(body.name))
+          let room = [...this.rooms.values()].find((candidate) => candidate.type === type && candidate.open)
+          room ??= this.create(type, options)
+          this.seat(room, member, options, true)
+        }
+      } else if (message.id === ROOM_CONTROL_IDS.LEAVE) {
+        this.leaveAll(member.id, typeof body.roomId === 'string' ? body.roomId : undefined, 'left')
+      }
+    } catch (error) {
+      if (!(error instanceof RoomError)) throw error
+      member.send(controlFrame(ROOM_CONTROL_IDS.REFUSED, { code: error.code, message: error.message }))
+    }
+  }
+}
+
+function acceptAll(): boolean {
+  return true
+}
+
+function sameOptions(options: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  return options
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** 64 random bits, base64url: unguessable, short enough for an actor id. */
+function newRoomId(): string {
+  return randomBytes(8).toString('base64url')
+}
+
+function show(value: unknown): string {
+  return `\`${String(value)}\` (${typeof value})`
+}
