@@ -279,6 +279,18 @@ describe('payload bytes and inspectors', () => {
     expect(copy.actorRef.sessionId).toBe('x')
   })
 
+  it('passes a microstep\'s transitions as the machine\'s own definitions, so they can be found in it', async () => {
+    const { events } = await verifiedSession({})
+    const microsteps = events.filter((event) => event.type === '@xstate.microstep' && event._transitions.length > 0)
+    expect(microsteps.length).toBeGreaterThan(0)
+    for (const event of microsteps as Extract<InspectionEvent, { type: '@xstate.microstep' }>[]) {
+      for (const transition of event._transitions) {
+        const declared = transition.eventType === '' ? transition.source.always : transition.source.transitions.get(transition.eventType)
+        expect(declared).toContain(transition)
+      }
+    }
+  })
+
   /**
    * Every Uint8Array an inspector could reach from the events: through plain objects and arrays,
    * and through each actor's `getSnapshot()` and `options` (where an invoked actor's input is).

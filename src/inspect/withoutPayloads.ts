@@ -16,16 +16,31 @@ type Inspect = Observer<InspectionEvent> | ((event: InspectionEvent) => void)
  * The copy reaches into plain objects and arrays (events, snapshots, contexts, action params) and
  * into the actors the event names: `actorRef.getSnapshot()` on the copy returns a copied snapshot,
  * since inspectors such as Stately's read an actor's snapshot later, when it may hold an input.
- * Class instances other than actors (a session, an error, the machine) are passed as they are.
+ * Class instances other than actors (a session, an error, the machine) and a microstep's transition
+ * definitions are passed as they are.
  */
 export function withoutPayloads(inspect: Inspect): Observer<InspectionEvent> {
   const next = typeof inspect === 'function' ? inspect : (event: InspectionEvent) => inspect.next?.(event)
   const actors = new WeakMap<object, AnyActorRef>()
   return {
-    next: (event) => next(redact(event, new Map(), actors) as InspectionEvent),
+    next: (event) => next(redactEvent(event, actors)),
     error: typeof inspect === 'function' ? undefined : (error) => inspect.error?.(error),
     complete: typeof inspect === 'function' ? undefined : () => inspect.complete?.(),
   }
+}
+
+/**
+ * A shallow copy of the inspection event whose data (event, snapshot, action, actors) is redacted.
+ * A microstep's `_transitions` are the machine's own definitions and hold no data: they are passed
+ * as they are, so an inspector can still find them in the machine.
+ */
+function redactEvent(event: InspectionEvent, actors: WeakMap<object, AnyActorRef>): InspectionEvent {
+  const copies = new Map<object, unknown>()
+  const copy: Record<string, unknown> = { ...event }
+  for (const key of Object.keys(copy)) {
+    if (key !== '_transitions') copy[key] = redact(copy[key], copies, actors)
+  }
+  return copy as unknown as InspectionEvent
 }
 
 /**
