@@ -1,12 +1,14 @@
 /**
  * Bad input closes only its own connection, with the right typed reason, and allocates nothing large;
- * every other session keeps echoing.
+ * every other session keeps echoing. Over TCP and over WebSocket (the same bytes in binary messages):
+ * the same reasons, and over WebSocket a close frame with the reason's code and name.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js'
+import { type CloseReason, ProtocolError, type ProtocolErrorCode } from '../src/errors.js'
 import { frame, int32 } from './helpers/frames.js'
-import { cleanup, type Harness, openClient, roundTrip, SimulatedClock, startServer } from './helpers/harness.js'
-import { RawPeer } from './helpers/rawPeer.js'
+import { expectPeerClosed } from './helpers/expectPeerClosed.js'
+import { cleanup, type Harness, roundTrip, SimulatedClock, startServer } from './helpers/harness.js'
+import { TRANSPORTS } from './helpers/peer.js'
 import { waitFor } from './helpers/wait.js'
 
 afterEach(cleanup)
@@ -18,6 +20,8 @@ interface BadInput {
   name: string
   bytes: () => Buffer
   code: ProtocolErrorCode
+  /** Over WebSocket, bytes in a message above one frame of maxPayload are refused from the message's own header. */
+  webSocket?: 'message-too-large'
 }
 
 /** A valid frame with its checksum's last byte flipped. */
@@ -47,6 +51,7 @@ const BAD_INPUTS: BadInput[] = [
     name: 'one byte over maxPayload, with a full payload following',
     bytes: () => Buffer.concat([int32(8 + MAX_PAYLOAD + 1), int32(1), Buffer.alloc(MAX_PAYLOAD + 1 + 4)]),
     code: 'frame-too-large',
+    webSocket: 'message-too-large',
   },
   { name: 'bad checksum', bytes: corrupted, code: 'bad-checksum' },
   { name: 'payload byte flipped', bytes: corruptedPayload, code: 'bad-checksum' },
@@ -62,13 +67,13 @@ function memory(): { rss: number; arrayBuffers: number; heapUsed: number } {
  * the bad connection closes, with `code`, on its bytes alone (no deadline can fire), and with no
  * large allocation.
  */
-async function expectClosesOnlyItself(h: Harness, bad: Buffer, code: ProtocolErrorCode, phase: 'handshake' | 'active'): Promise<void> {
-  const good = await openClient(h.port)
+async function expectClosesOnlyItself(h: Harness, bad: Buffer, code: CloseReason, phase: 'handshake' | 'active'): Promise<void> {
+  const good = await h.openClient()
   const warmup = await roundTrip(good, { id: 1, data: Buffer.from('before') })
   expect(Buffer.from(warmup.data).toString()).toBe('before')
   const goodSession = await h.sessionFor(good.localPort)
 
-  const peer = await RawPeer.open(h.port)
+  const peer = await h.openPeer()
   const badSession = await h.sessionFor(peer.localPort)
   if (phase === 'active') {
     await peer.write(frame(5, 'valid first'))
@@ -96,8 +101,8 @@ async function expectClosesOnlyItself(h: Harness, bad: Buffer, code: ProtocolErr
   expect(error.code).toBe(code)
   expect(badSession.state).toBe('closed')
   expect(badSession.closeReason).toBe(code)
-  // The server closed with a FIN after the error, not by waiting for more bytes.
-  expect(peer.gotEnd).toBe(true)
+  // The server closed in order after the error (a FIN, a close frame), not by waiting for more bytes.
+  await expectPeerClosed(peer, code)
   for (const key of ['rss', 'arrayBuffers', 'heapUsed'] as const) {
     expect(Math.max(peak[key], after[key]) - before[key], `${key} grew`).toBeLessThan(50 * MB)
   }
@@ -117,60 +122,65 @@ async function expectClosesOnlyItself(h: Harness, bad: Buffer, code: ProtocolErr
   expect(h.messagesFrom(badSession).map((m) => m.id)).toEqual(phase === 'active' ? [5] : [])
 }
 
-describe.each(['handshake', 'active'] as const)('bad input while %s', (phase) => {
-  it.each(BAD_INPUTS)('$name → $code, only that connection closes', async ({ bytes, code }) => {
-    const h = await startServer({ maxPayload: MAX_PAYLOAD, clock: new SimulatedClock() })
-    await expectClosesOnlyItself(h, bytes(), code, phase)
-  })
-})
-
-describe('bad input, more cases', () => {
-  it('0x7fffffff with the default 1 MiB maxPayload: closed from the header alone, nothing large allocated', async () => {
-    const h = await startServer({ clock: new SimulatedClock() })
-    await expectClosesOnlyItself(h, Buffer.concat([int32(0x7fffffff), int32(1)]), 'frame-too-large', 'active')
+describe.each(TRANSPORTS)('over %s', (transport) => {
+  describe.each(['handshake', 'active'] as const)('bad input while %s', (phase) => {
+    it.each(BAD_INPUTS)('$name → $code, only that connection closes', async ({ bytes, code, webSocket }) => {
+      const h = await startServer({ maxPayload: MAX_PAYLOAD, clock: new SimulatedClock(), transport })
+      await expectClosesOnlyItself(h, bytes(), transport === 'websocket' ? (webSocket ?? code) : code, phase)
+    })
   })
 
-  it('valid frames before a bad one in the same write are delivered, then the connection closes', async () => {
-    const h = await startServer({ maxPayload: MAX_PAYLOAD })
-    const peer = await RawPeer.open(h.port)
-    const session = await h.sessionFor(peer.localPort)
-    await peer.write(Buffer.concat([frame(1, 'a'), frame(2, 'b'), corrupted(), frame(4, 'never')]))
-    await peer.waitClosed()
-    expect(await h.disconnectOf(session)).toMatchObject({ code: 'bad-checksum' })
-    expect(h.messagesFrom(session).map((m) => m.id)).toEqual([1, 2])
-  })
+  describe('bad input, more cases', () => {
+    it('0x7fffffff with the default 1 MiB maxPayload: closed from the header alone, nothing large allocated', async () => {
+      const h = await startServer({ clock: new SimulatedClock(), transport })
+      await expectClosesOnlyItself(h, Buffer.concat([int32(0x7fffffff), int32(1)]), 'frame-too-large', 'active')
+    })
 
-  it('many bad peers at once close with their own codes while a good client keeps echoing', async () => {
-    const h = await startServer({ maxPayload: MAX_PAYLOAD })
-    const good = await openClient(h.port)
-    await roundTrip(good, { id: 1, data: Buffer.from('x') })
-    const peers = await Promise.all(BAD_INPUTS.map(() => RawPeer.open(h.port)))
-    const sessions = await Promise.all(peers.map((p) => h.sessionFor(p.localPort)))
-    await Promise.all(peers.map((p, i) => p.write(BAD_INPUTS[i]!.bytes())))
-    await Promise.all(peers.map((p) => p.waitClosed()))
-    for (const [i, session] of sessions.entries()) {
-      expect((await h.disconnectOf(session)).code, BAD_INPUTS[i]!.name).toBe(BAD_INPUTS[i]!.code)
-    }
-    const echo = await roundTrip(good, { id: 2, data: Buffer.from('still here') })
-    expect(Buffer.from(echo.data).toString()).toBe('still here')
-    await waitFor(() => h.server.connectionCount === 1)
-  })
+    it('valid frames before a bad one in the same write are delivered, then the connection closes', async () => {
+      const h = await startServer({ maxPayload: MAX_PAYLOAD, transport })
+      const peer = await h.openPeer()
+      const session = await h.sessionFor(peer.localPort)
+      await peer.write(Buffer.concat([frame(1, 'a'), frame(2, 'b'), corrupted(), frame(4, 'never')]))
+      await peer.waitClosed()
+      expect(await h.disconnectOf(session)).toMatchObject({ code: 'bad-checksum' })
+      expect(h.messagesFrom(session).map((m) => m.id)).toEqual([1, 2])
+    })
 
-  // The decoder builds a ProtocolError with the detail (sizes, checksums); the exported ProtocolError
-  // class documents itself as what a peer's invalid bytes produce, so onDisconnect should get it.
-  it.each([
-    { bytes: () => int32(8 + MAX_PAYLOAD + 1), code: 'frame-too-large', detail: `exceeds maxPayload ${MAX_PAYLOAD}` },
-    { bytes: () => int32(-1), code: 'frame-too-small', detail: 'size field -1' },
-    { bytes: corrupted, code: 'bad-checksum', detail: 'expected 0x' },
-  ])('onDisconnect gets a ProtocolError carrying the decoder detail for $code', async ({ bytes, code, detail }) => {
-    const h = await startServer({ maxPayload: MAX_PAYLOAD })
-    const peer = await RawPeer.open(h.port)
-    const session = await h.sessionFor(peer.localPort)
-    await peer.write(bytes())
-    await peer.waitClosed()
-    const error = await h.disconnectOf(session)
-    expect(error.code).toBe(code)
-    expect(error).toBeInstanceOf(ProtocolError)
-    expect(error.message).toContain(detail)
+    it('many bad peers at once close with their own codes while a good client keeps echoing', async () => {
+      const h = await startServer({ maxPayload: MAX_PAYLOAD, transport })
+      const good = await h.openClient()
+      await roundTrip(good, { id: 1, data: Buffer.from('x') })
+      const peers = await Promise.all(BAD_INPUTS.map(() => h.openPeer()))
+      const sessions = await Promise.all(peers.map((p) => h.sessionFor(p.localPort)))
+      await Promise.all(peers.map((p, i) => p.write(BAD_INPUTS[i]!.bytes())))
+      await Promise.all(peers.map((p) => p.waitClosed()))
+      for (const [i, session] of sessions.entries()) {
+        const { name, code, webSocket } = BAD_INPUTS[i]!
+        const expected = transport === 'websocket' ? (webSocket ?? code) : code
+        expect((await h.disconnectOf(session)).code, name).toBe(expected)
+        await expectPeerClosed(peers[i]!, expected)
+      }
+      const echo = await roundTrip(good, { id: 2, data: Buffer.from('still here') })
+      expect(Buffer.from(echo.data).toString()).toBe('still here')
+      await waitFor(() => h.server.connectionCount === 1)
+    })
+
+    // The decoder builds a ProtocolError with the detail (sizes, checksums); the exported ProtocolError
+    // class documents itself as what a peer's invalid bytes produce, so onDisconnect should get it.
+    it.each([
+      { bytes: () => int32(8 + MAX_PAYLOAD + 1), code: 'frame-too-large', detail: `exceeds maxPayload ${MAX_PAYLOAD}` },
+      { bytes: () => int32(-1), code: 'frame-too-small', detail: 'size field -1' },
+      { bytes: corrupted, code: 'bad-checksum', detail: 'expected 0x' },
+    ])('onDisconnect gets a ProtocolError carrying the decoder detail for $code', async ({ bytes, code, detail }) => {
+      const h = await startServer({ maxPayload: MAX_PAYLOAD, transport })
+      const peer = await h.openPeer()
+      const session = await h.sessionFor(peer.localPort)
+      await peer.write(bytes())
+      await peer.waitClosed()
+      const error = await h.disconnectOf(session)
+      expect(error.code).toBe(code)
+      expect(error).toBeInstanceOf(ProtocolError)
+      expect(error.message).toContain(detail)
+    })
   })
 })

@@ -3,17 +3,29 @@
  * ephemeral ports and a record of what their handlers saw, TypeScript clients, all tracked so that
  * `cleanup()` (called from afterEach) tears everything down, raw peers included, and checks the one
  * invariant every test shares: each onConnect has exactly one onDisconnect.
+ *
+ * `startServer({ transport: 'websocket' })` listens on a WebSocket port beside TCP, and the
+ * harness's `openPeer()` / `openClient()` then come in over WebSocket: a test written against them
+ * runs over either transport (`describe.each(TRANSPORTS)`).
  */
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { WebSocket } from 'ws'
 import { SimulatedClock } from 'xstate'
-import { type Client, type ClientOptions, connect } from '../../src/client.js'
+import { type Client, type ClientOptions, connect, type ZerostateClient } from '../../src/client.js'
+import type { CommonClientOptions } from '../../src/client/clientSettings.js'
 import type { CloseReason, SessionClosedError, ZerostateError } from '../../src/errors.js'
 import type { ConnectHandler, DisconnectHandler, MessageHandler } from '../../src/gameLoop.js'
 import type { ServerOptions } from '../../src/options.js'
 import type { Message } from '../../src/protocol/message.js'
 import { createServer, type Server } from '../../src/server.js'
 import type { Session } from '../../src/session.js'
+import { connectWebSocket } from '../../src/webSocketClient.js'
 import { SessionLedger } from '../../stress/ledger.js'
-import { destroyPeers } from './rawPeer.js'
+import type { Peer, TransportKind } from './peer.js'
+import { destroyPeers, RawPeer } from './rawPeer.js'
+import { destroyWebSocketPeers, RawWebSocketPeer } from './rawWebSocketPeer.js'
+import { destroyUpgradedSockets } from './upgradedSocket.js'
 import { waitFor, within } from './wait.js'
 
 export { SimulatedClock }
@@ -26,7 +38,7 @@ export { prng as rng } from '../../stress/util.js'
 // ---------------------------------------------------------------------------------------------
 
 const harnesses = new Set<Harness>()
-const clients = new Set<Client>()
+const clients = new Set<TestClient>()
 
 /**
  * Closes every client and raw peer, stops every server, and throws if any session's onConnect was
@@ -36,6 +48,8 @@ export async function cleanup(): Promise<void> {
   for (const client of clients) client.reset()
   clients.clear()
   destroyPeers()
+  destroyWebSocketPeers()
+  destroyUpgradedSockets()
   const problems: string[] = []
   for (const harness of harnesses) {
     try {
@@ -72,6 +86,8 @@ export interface HarnessOptions extends ServerOptions {
    * must hold no session, e.g. one that checks sessions are garbage-collected. @default true
    */
   record?: boolean
+  /** 'websocket': listen on a WebSocket port too, and open peers and clients over it. @default 'tcp' */
+  transport?: TransportKind
 }
 
 /**
@@ -88,7 +104,10 @@ export class Harness {
   readonly messages: Received[] = []
   readonly errors: { error: ZerostateError; session: Session | undefined }[] = []
   readonly ledger = new SessionLedger()
+  /** The TCP port (a WebSocket harness listens on TCP too). */
   port = 0
+  /** The WebSocket URL, with `transport: 'websocket'`. */
+  url: string | null = null
   private connectHandler: ConnectHandler | null = null
   private messageHandler: MessageHandler | null = null
   private disconnectHandler: DisconnectHandler | null = null
@@ -97,6 +116,8 @@ export class Harness {
     readonly server: Server,
     readonly clock: SimulatedClock | undefined,
     record = true,
+    /** Which way `openPeer` and `openClient` come in. */
+    readonly transport: TransportKind = 'tcp',
   ) {
     server.onConnect((session) => {
       if (record) {
@@ -120,6 +141,21 @@ export class Harness {
     server.onError((error, session) => {
       this.errors.push({ error, session })
     })
+  }
+
+  /** A raw peer over the harness's transport. */
+  openPeer(): Promise<Peer> {
+    return this.transport === 'tcp' ? RawPeer.open(this.port) : RawWebSocketPeer.open(this.webSocketUrl)
+  }
+
+  /** A tracked TypeScript client over the harness's transport; its own heartbeats are off unless asked for. */
+  openClient(options: CommonClientOptions = {}): Promise<TestClient> {
+    return this.transport === 'tcp' ? openClient(this.port, options) : openWebSocketClient(this.webSocketUrl, options)
+  }
+
+  get webSocketUrl(): string {
+    if (this.url === null) throw new Error('this harness does not listen on WebSocket: startServer({ transport: "websocket" })')
+    return this.url
   }
 
   /** Runs after the harness recorded the connect. */
@@ -192,15 +228,16 @@ export class Harness {
  * Creates and starts a server on 127.0.0.1:0; pass `clock: new SimulatedClock()` to drive its timers.
  */
 export async function startServer(options: HarnessOptions = {}): Promise<Harness> {
-  const { echo = true, record = true, ...serverOptions } = options
+  const { echo = true, record = true, transport = 'tcp', ...serverOptions } = options
   const server = createServer(serverOptions)
   const clock = serverOptions.clock instanceof SimulatedClock ? serverOptions.clock : undefined
-  const harness = new Harness(server, clock, record)
+  const harness = new Harness(server, clock, record, transport)
   if (echo) harness.echo()
   else harness.record()
   harnesses.add(harness)
-  const address = await server.listen({ host: '127.0.0.1', port: 0 })
+  const address = await server.listen({ host: '127.0.0.1', port: 0, webSocket: transport === 'websocket' ? { port: 0 } : false })
   harness.port = address.port
+  harness.url = address.webSocket?.url ?? null
   return harness
 }
 
@@ -208,16 +245,49 @@ export async function startServer(options: HarnessOptions = {}): Promise<Harness
 // Clients
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A TypeScript client of either transport, with what the tests need beside the common API: its
+ * local port (to find its session) and an abrupt close.
+ */
+export interface TestClient extends ZerostateClient {
+  readonly localPort: number
+  /** An RST: the TCP client's own reset(), or the WebSocket client's socket cut with no close frame. */
+  reset(): void
+}
+
 /** A tracked TypeScript client; its own heartbeats are off unless asked for. */
 export async function openClient(port: number, options: Partial<ClientOptions> = {}): Promise<Client> {
   const client = await connect({ host: '127.0.0.1', heartbeatInterval: 0, ...options, port })
-  clients.add(client)
-  void client.closed.then(() => clients.delete(client))
+  track(client)
   return client
 }
 
+/** A tracked WebSocket client (src/webSocketClient.ts on `ws`); its own heartbeats are off unless asked for. */
+export async function openWebSocketClient(url: string, options: CommonClientOptions = {}): Promise<TestClient> {
+  let socket: Socket | null = null
+  /** ws's WebSocket, remembering the TCP socket under it. */
+  class SocketRevealingWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols)
+      this.once('upgrade', (response: IncomingMessage) => (socket = response.socket as Socket))
+    }
+  }
+  const client = await connectWebSocket({ heartbeatInterval: 0, ...options, url, WebSocket: SocketRevealingWebSocket })
+  const under = socket as Socket | null
+  if (under === null) throw new Error('the WebSocket opened without an upgrade response')
+  const localPort = under.localPort ?? 0
+  const tracked: TestClient = Object.assign(client, { localPort, reset: () => under.resetAndDestroy() })
+  track(tracked)
+  return tracked
+}
+
+function track(client: TestClient): void {
+  clients.add(client)
+  void client.closed.then(() => clients.delete(client))
+}
+
 /** Sends one frame and waits for the next message (the echo). */
-export async function roundTrip(client: Client, message: Message): Promise<Message> {
+export async function roundTrip(client: ZerostateClient, message: Message): Promise<Message> {
   expectTrue(client.send(message), 'client.send returned false')
   return within(client.receive(), 2_000, `echo of id ${message.id}`)
 }

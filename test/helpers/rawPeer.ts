@@ -1,20 +1,15 @@
 /**
  * A raw `node:net` peer on 127.0.0.1: writes exactly the bytes it is told to and answers nothing
- * (so silence is silence), decodes what it receives with its own frame parser (independent of
- * src/, checksums by the textbook Adler-32), and records how the connection ended. Every open peer
+ * (so silence is silence), decodes what it receives with the tests' own frame parser
+ * (ReceivedFrames), and records how the connection ended. Every open peer
  * is tracked so that `destroyPeers()` (the harness's cleanup) can tear them down.
  */
 import { connect as connectSocket, type Socket } from 'node:net'
-import type { Message } from '../../src/protocol/message.js'
-import { adler32 } from './adler32.js'
+import type { Peer } from './peer.js'
+import { ReceivedFrames } from './receivedFrames.js'
 import { waitFor } from './wait.js'
 
-/** A frame as the peer received it; one failing its checksum is recorded with `badChecksum`. */
-export interface ReceivedFrame extends Message {
-  /** The whole frame, size field and checksum included. */
-  raw: Buffer
-  badChecksum: boolean
-}
+export type { ReceivedFrame } from './receivedFrames.js'
 
 const open = new Set<RawPeer>()
 
@@ -24,11 +19,10 @@ export function destroyPeers(): void {
   open.clear()
 }
 
-export class RawPeer {
-  /** Every byte received, in order. */
-  received: Buffer = Buffer.alloc(0)
-  /** Frames parsed from `received`, in order. */
-  readonly frames: ReceivedFrame[] = []
+export class RawPeer extends ReceivedFrames implements Peer {
+  readonly transport = 'tcp'
+  /** TCP has no close frame. */
+  readonly closeFrame = null
   /** The server sent a FIN. */
   gotEnd = false
   /** The socket is fully closed. */
@@ -37,15 +31,10 @@ export class RawPeer {
   error: Error | null = null
   /** How the connection ended as seen from here: the server's FIN, an error (RST), or our own doing. */
   ending: 'server-fin' | 'error' | 'client' | null = null
-  /** A size field below 8 arrived: nothing after it can be parsed. */
-  malformed = false
-  private parsed = 0
 
   private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk])
-      this.parse()
-    })
+    super()
+    socket.on('data', (chunk: Buffer) => this.receive(chunk))
     socket.on('end', () => {
       this.gotEnd = true
       this.ending ??= 'server-fin'
@@ -72,6 +61,10 @@ export class RawPeer {
         resolve(peer)
       })
     })
+  }
+
+  get serverClosed(): boolean {
+    return this.gotEnd
   }
 
   get localPort(): number {
@@ -109,39 +102,15 @@ export class RawPeer {
     this.socket.destroy()
   }
 
-  /** Everything received so far was well-formed frames with right checksums (a partial last frame aside). */
-  get wellFormed(): boolean {
-    return !this.malformed && this.frames.every((f) => !f.badChecksum)
+  pauseReading(): void {
+    this.socket.pause()
   }
 
-  /** Frames received that are not heartbeats. */
-  get messages(): Message[] {
-    return this.frames.filter((f) => f.id !== 0)
-  }
-
-  get heartbeats(): number {
-    return this.frames.filter((f) => f.id === 0).length
+  resumeReading(): void {
+    this.socket.resume()
   }
 
   async waitClosed(timeout = 2_000): Promise<void> {
     await waitFor(() => this.closed, { timeout, message: 'raw socket closed by the server' })
-  }
-
-  private parse(): void {
-    const buf = this.received
-    while (buf.length - this.parsed >= 4) {
-      const size = buf.readInt32LE(this.parsed)
-      if (size < 8) this.malformed = true
-      if (size < 8 || this.parsed + 4 + size > buf.length) return
-      const start = this.parsed
-      const end = start + 4 + size
-      this.frames.push({
-        id: buf.readInt32LE(start + 4),
-        data: Buffer.from(buf.subarray(start + 8, end - 4)),
-        raw: Buffer.from(buf.subarray(start, end)),
-        badChecksum: buf.readUInt32LE(end - 4) !== adler32(buf.subarray(start + 4, end - 4)),
-      })
-      this.parsed = end
-    }
   }
 }
