@@ -1,7 +1,7 @@
 /**
- * Decode and encode of 64-byte payloads (76-byte frames; one case of 64 KiB ones), the Buffer codec it replaced
- * (bench/codecBaseline.ts) and the Uint8Array codec (src/protocol) side by side in one process,
- * rounds interleaved so drift of the machine hits both alike. Prints the median of the rounds, in
+ * Decode and encode of 64-byte payloads (76-byte frames; one case of 64 KiB ones), the Buffer
+ * codec it replaced (bench/codecBaseline.ts) and the Uint8Array codec (src/protocol) side by side
+ * in one process, rounds interleaved so drift of the machine hits both alike. Prints the median of the rounds, in
  * nanoseconds per frame. Run: npx tsx bench/codec.ts [--rounds 21]
  *
  *   decode, whole chunks   64 KiB chunks of whole frames (862 each), as a busy socket reads

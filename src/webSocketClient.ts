@@ -50,8 +50,14 @@ export function connectWebSocket(options: WebSocketClientOptions): Promise<Zeros
       'WebSocket',
     )
   }
-  // Throws a SyntaxError for a malformed or non-ws URL, as the standard constructor does.
-  const socket = new WebSocketClass(String(url), options.protocols)
+  let socket: WebSocketLike
+  try {
+    socket = new WebSocketClass(String(url), options.protocols)
+  } catch (error) {
+    // The standard constructor throws a SyntaxError (a DOMException in browsers) for a bad URL.
+    if ((error as { name?: unknown } | null)?.name !== 'SyntaxError') throw error
+    throw new OptionError(`Expected \`url\` to be a ws:// or wss:// URL, got \`${String(url)}\`: ${(error as Error).message}`, 'url')
+  }
   socket.binaryType = 'arraybuffer'
   return new Promise((resolve, reject) => {
     let opened = false

@@ -222,6 +222,8 @@ describe('connectWebSocket options', () => {
     ['heartbeatInterval', { heartbeatInterval: 1.5 }],
     ['maxPayload', { maxPayload: 0 }],
     ['url', { url: 42 as unknown as string }],
+    ['url', { url: 'not a url' }],
+    ['url', { url: 'ftp://127.0.0.1/' }],
   ])('throws an OptionError naming %s', (option, bad) => {
     let thrown: unknown
     try {
