@@ -1,8 +1,9 @@
 /**
  * Model-based tests of the connection statechart. Paths come from @xstate/graph over the machine's
  * own definition; each runs (1) on the pure machine, and (2) for the edge tour,
- * on a real server over TCP on 127.0.0.1, where every event has a real cause. Coverage of states and
- * transitions is measured from the inspection stream of both runs and must be 100%.
+ * on a real server on 127.0.0.1, over TCP and again over WebSocket (the same bytes in binary
+ * messages), where every event has a real cause. Coverage of states and transitions is measured
+ * from the inspection stream of each run and must be 100%.
  */
 import { describe, expect, it } from 'vitest'
 import { type AnyMachineSnapshot, createActor, fromPromise, SimulatedClock } from 'xstate'
@@ -11,8 +12,11 @@ import type { CloseReason, SessionClosedError, ZerostateError } from '../../src/
 import type { Message } from '../../src/protocol/message.js'
 import { createServer } from '../../src/server.js'
 import type { Session } from '../../src/session.js'
+import { WEBSOCKET_CLOSE_CODES } from '../../src/transport/closeCodes.js'
 import { badFrame, frame } from '../helpers/frames.js'
+import { type Peer, TRANSPORTS, type TransportKind } from '../helpers/peer.js'
 import { RawPeer } from '../helpers/rawPeer.js'
+import { RawWebSocketPeer } from '../helpers/rawWebSocketPeer.js'
 import { nextIO, waitFor } from '../helpers/wait.js'
 import { ActorLog, showLog } from './actorLog.js'
 import { Coverage, transitionKey } from './coverage.js'
@@ -113,7 +117,7 @@ describe('connection machine: generated paths on the pure machine', () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// 2. TCP runs: a real server on 127.0.0.1, every event produced by its real cause
+// 2. Real runs: a server on 127.0.0.1, over TCP and over WebSocket, every event produced by its real cause
 // ---------------------------------------------------------------------------------------------
 
 const HEARTBEAT = { interval: 1_000, timeout: 3_000 }
@@ -123,9 +127,12 @@ const SWEEP = Math.max(1, Math.floor(Math.min(HEARTBEAT.interval, HEARTBEAT.time
 const RATE = 8
 const MAX_BUFFERED = 256
 
-const tcpCoverage = new Coverage(connectionMachine)
+/** Each transport's run: its own coverage, measured apart, and the paths it replayed. */
+const runs: Record<TransportKind, { coverage: Coverage; pathsRun: number }> = {
+  tcp: { coverage: new Coverage(connectionMachine), pathsRun: 0 },
+  websocket: { coverage: new Coverage(connectionMachine), pathsRun: 0 },
+}
 const { paths: tcpPaths, skipped } = stageTcpPaths()
-let tcpPathsRun = 0
 
 /** How the verify hook answers, written into the credential: the path's next step decides. */
 function verdict(next: ModelEvent<Machine> | undefined): string {
@@ -143,10 +150,12 @@ function verifyHook(_session: Session, message: Message): boolean | Promise<bool
   return new Promise<boolean>(() => {}) // hold: never settles
 }
 
-/** Close reasons after which the server ends the connection with a FIN after flushing (not abrupt). */
+/** Close reasons after which the server ends a TCP connection with a FIN after flushing (not abrupt). */
 const GRACEFUL: ReadonlySet<CloseReason> = new Set(['handshake-timeout', 'handshake-rejected', 'frame-too-small', 'frame-too-large', 'bad-checksum', 'kicked', 'server-stopping'])
 
-async function replayTcp(config: Config, path: Path): Promise<void> {
+/** Replays one path on a real server; its peer comes in over `transport`. */
+async function replayReal(transport: TransportKind, config: Config, path: Path): Promise<void> {
+  const run = runs[transport]
   const steps = path.steps
   const clock = new SimulatedClock()
   const log = new ActorLog()
@@ -163,18 +172,18 @@ async function replayTcp(config: Config, path: Path): Promise<void> {
     maxMessagesPerSecond: RATE,
     inspect: (event) => {
       log.observe(event)
-      tcpCoverage.observe(event)
+      run.coverage.observe(event)
     },
   })
   server.onConnect((session) => void connects.push(session))
   server.onDisconnect((session, error) => void disconnects.push({ session, error }))
   server.onError((error) => void errors.push(error))
   let stopping: Promise<void> | null = null
-  let peer: RawPeer | null = null
+  let peer: Peer | null = null
   try {
-    const { port } = await server.listen({ host: '127.0.0.1', port: 0 })
+    const address = await server.listen({ host: '127.0.0.1', port: 0, webSocket: transport === 'websocket' ? { port: 0 } : false })
     const acceptedAt = clock.now()
-    peer = await RawPeer.open(port)
+    peer = transport === 'tcp' ? await RawPeer.open(address.port) : await RawWebSocketPeer.open(address.webSocket!.url)
     const client = peer
     await waitFor(() => connects.length === 1, { message: 'onConnect for the peer' })
     const session = connects[0]!
@@ -229,6 +238,9 @@ async function replayTcp(config: Config, path: Path): Promise<void> {
           await client.write(badFrame(event.reason))
           return 1
         case 'socket.closed':
+          // A FIN over TCP, a close frame over WebSocket; an RST over either. FAILS over WebSocket
+          // while verify runs (a src/ bug, left failing): the paused socket never reads the close
+          // frame, so the session waits for its handshake deadline instead of closing.
           if (event.reason === 'reset') client.reset()
           else client.end()
           return 1
@@ -260,7 +272,7 @@ async function replayTcp(config: Config, path: Path): Promise<void> {
           else await sweepUntil(() => session.state === 'closed', HEARTBEAT.timeout / SWEEP + 2, 'heartbeat-timeout')
           return 1
       }
-      throw new Error(`no real cause for ${type} over TCP: add one to the model test`)
+      throw new Error(`no real cause for ${type} over ${transport}: add one to the model test`)
     }
 
     await expectStep(0)
@@ -285,8 +297,15 @@ async function replayTcp(config: Config, path: Path): Promise<void> {
       expect(disconnects[0]!.error.code, 'the reason onDisconnect received').toBe(reason)
       expect(disconnects[0]!.session).toBe(session)
       await waitFor(() => client.closed, { message: () => `the peer sees the connection closed (${reason})` })
-      if (GRACEFUL.has(reason)) expect(client.ending, `${reason}: the server ends with a FIN`).toBe('server-fin')
-      if (reason === 'client-closed' || reason === 'reset') expect(client.ending).toBe('client')
+      const byPeer = reason === 'client-closed' || reason === 'reset'
+      if (client instanceof RawPeer) {
+        if (GRACEFUL.has(reason)) expect(client.ending, `${reason}: the server ends with a FIN`).toBe('server-fin')
+        if (byPeer) expect(client.ending).toBe('client')
+      } else if (client instanceof RawWebSocketPeer) {
+        // Every close the server decides is a close frame with the reason's code and name.
+        if (byPeer) expect(client.ending).toBe('client')
+        else expect(client.closeFrame, `${reason}: the close frame`).toEqual({ code: WEBSOCKET_CLOSE_CODES[reason], reason })
+      }
     } else {
       expect(disconnects, 'no onDisconnect for an open session').toEqual([])
       expect(client.closed, 'the peer is still connected').toBe(false)
@@ -301,24 +320,29 @@ async function replayTcp(config: Config, path: Path): Promise<void> {
     ).toBe(false)
     expect(errors, 'no handler errors').toEqual([])
     expect(client.wellFormed, 'every byte the server sent is a well-formed frame with a right checksum').toBe(true)
-    tcpPathsRun++
+    run.pathsRun++
   } finally {
     peer?.destroy()
     await (stopping ?? server.stop())
   }
 }
 
-describe('connection machine: the edge tour over TCP, every event from its real cause', () => {
+describe.each(TRANSPORTS)('connection machine: the edge tour over %s, every event from its real cause', (transport) => {
   for (const { config, path } of tcpPaths) {
     it(`${config.name}: ${describePath(path)}`, async () => {
-      await replayTcp(config, path)
+      await replayReal(transport, config, path)
     })
   }
 
   it('covers every state and transition of the definition on the real server', () => {
-    const note = skipped.length > 0 ? `edges not producible over TCP (by design), not staged:\n    ${skipped.join('\n    ')}` : ''
-    expectCoverage(tcpCoverage, figuresOf('connection').tcp, exemptKeys('connection'), tcpPathsRun, note)
+    const note = skipped.length > 0 ? `edges not producible on a real server (by design), not staged:\n    ${skipped.join('\n    ')}` : ''
+    const figures = figuresOf('connection')
+    const expected = transport === 'tcp' ? figures.tcp : figures.websocket!
+    expectCoverage(runs[transport].coverage, expected, exemptKeys('connection'), runs[transport].pathsRun, note)
   })
+})
+
+describe('connection machine: the model tests themselves', () => {
 
   it('the skipped edge really cannot be produced: a flood sent while verify runs goes unread', async () => {
     const clock = new SimulatedClock()
