@@ -142,11 +142,12 @@ export function procRss(pid: number): number {
 }
 
 /**
- * Feeds the CLI's session log lines (`connect <id> <host:port> <state>`, `disconnect <id>
- * <host:port> <reason>`) to a ledger, as onConnect / onDisconnect would; returns false for other lines.
+ * Feeds the CLI's session log lines (`connect <id> <transport> <host:port> <state>`, `disconnect
+ * <id> <transport> <host:port> <reason>`) to a ledger, as onConnect / onDisconnect would; returns
+ * false for other lines.
  */
 export function feedLedger(ledger: SessionLedger, line: string): boolean {
-  const [kind, id, remoteAddress, last] = line.split(' ')
+  const [kind, id, , remoteAddress, last] = line.split(' ')
   if (id === undefined || remoteAddress === undefined || last === undefined) return false
   if (kind === 'connect') {
     ledger.connected({ id, remoteAddress })
@@ -160,7 +161,7 @@ export function feedLedger(ledger: SessionLedger, line: string): boolean {
   return false
 }
 
-/** The reason the CLI logged for the session whose peer used `localPort` (`disconnect <id> <host:port> <reason>`). */
+/** The reason the CLI logged for the session whose peer used `localPort` (`disconnect <id> <transport> <host:port> <reason>`). */
 export function loggedReason(lines: readonly string[], localPort: number): string | undefined {
   const suffix = `:${localPort} `
   for (const line of lines) {

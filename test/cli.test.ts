@@ -9,6 +9,7 @@ import WebSocket from 'ws'
 import { type CliProcess, spawnCli } from '../stress/child.js'
 import { type CliIo, LOG_TIMESTAMP, main, parseCliArgs, USAGE } from '../src/cli.js'
 import { type Client, connect } from '../src/client.js'
+import { connectWebSocket } from '../src/webSocketClient.js'
 import { OptionError } from '../src/errors.js'
 import { DEFAULTS } from '../src/options.js'
 import { encodeFrame, HEARTBEAT_FRAME } from '../src/protocol/encoder.js'
@@ -90,8 +91,8 @@ function rawSocket(port: number, options: { allowHalfOpen?: boolean } = {}) {
 
 const SESSION_ID = '[0-9a-f-]{36}'
 /** The connect line of the peer whose local port is `peerPort`. */
-const connectLine = (peerPort: number) => new RegExp(`^connect (${SESSION_ID}) 127\\.0\\.0\\.1:${peerPort} (\\w+)$`)
-const disconnectLine = (id: string) => new RegExp(`^disconnect ${id} 127\\.0\\.0\\.1:\\d+ ([\\w-]+)$`)
+const connectLine = (peerPort: number, transport = 'tcp') => new RegExp(`^connect (${SESSION_ID}) ${transport} 127\\.0\\.0\\.1:${peerPort} (\\w+)$`)
+const disconnectLine = (id: string, transport = 'tcp') => new RegExp(`^disconnect ${id} ${transport} 127\\.0\\.0\\.1:\\d+ ([\\w-]+)$`)
 
 
 /** A TCP port on 127.0.0.1 held by someone else for the rest of the test. */
@@ -126,6 +127,7 @@ describe('parseCliArgs', () => {
       command: 'serve',
       host: '127.0.0.1',
       port: 18787,
+      webSocket: null,
       heartbeatInterval: DEFAULTS.heartbeatInterval,
       heartbeatTimeout: DEFAULTS.heartbeatTimeout,
       handshake: true,
@@ -164,6 +166,7 @@ describe('parseCliArgs', () => {
       command: 'serve',
       host: '0.0.0.0',
       port: 0,
+      webSocket: null,
       heartbeatInterval: 100,
       heartbeatTimeout: 400,
       handshake: false,
@@ -180,6 +183,13 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--max-messages-per-second', '0'])).toMatchObject({ maxMessagesPerSecond: 0 })
     expect(parseCliArgs(['machines', '--mermaid'])).toEqual({ command: 'machines', format: 'mermaid' })
     expect(parseCliArgs(['timeline', 'log.jsonl'])).toEqual({ command: 'timeline', file: 'log.jsonl' })
+  })
+
+  it('reads the WebSocket flags: --ws-port (bare: 18789), --ws-path, --allowed-origin (repeatable), --no-tcp', () => {
+    expect(parseCliArgs(['--ws-port'])).toMatchObject({ port: 18787, webSocket: { port: 18789, path: '/', allowedOrigins: [] } })
+    expect(
+      parseCliArgs(['--ws-port=0', '--ws-path', '/play', '--allowed-origin', 'https://game.example', '--allowed-origin=*', '--no-tcp']),
+    ).toMatchObject({ port: null, webSocket: { port: 0, path: '/play', allowedOrigins: ['https://game.example', '*'] } })
   })
 
   it('starts the relay on the game host unless --inspect-host says otherwise', () => {
@@ -200,6 +210,7 @@ describe('parseCliArgs', () => {
   // Every integer flag, each with values of every kind it must refuse, and what the message says it takes.
   const integerFlags: [string, string, string[]][] = [
     ['--port', port, ['-1', '65536', '1e3', '0x10', '', 'abc', '1.5', '99999999999999999999']],
+    ['--ws-port', port, ['-1', '65536', '1e3', 'abc', '1.5']],
     ['--inspect', port, ['-1', '65536', '1e3', 'abc', '1.5']],
     ['--heartbeat-interval', positive, ['0', '-1', '5s', '1.5', '', '9007199254740992']],
     ['--heartbeat-timeout', positive, ['0', '-30000', 'x', '2.5']],
@@ -210,8 +221,8 @@ describe('parseCliArgs', () => {
   it.each(integerFlags.flatMap(([flag, expected, values]) => values.map((value) => [flag, value, expected] as const)))(
     'rejects %s %j, saying it takes %s',
     (flag, value, expected) => {
-      // `--inspect` takes its port only as `--inspect=<port>`: a bare one means the default.
-      const forms = flag === '--inspect' ? [[`${flag}=${value}`]] : [[flag, value], [`${flag}=${value}`]]
+      // `--inspect` and `--ws-port` take their port only as `--flag=<port>`: a bare one means the default.
+      const forms = flag === '--inspect' || flag === '--ws-port' ? [[`${flag}=${value}`]] : [[flag, value], [`${flag}=${value}`]]
       for (const argv of forms) {
         let error: unknown
         try {
@@ -244,6 +255,16 @@ describe('parseCliArgs', () => {
     [['--inspect-file', ''], '--inspect-file', 'Expected `--inspect-file` to be a path, got an empty string'],
     [['machines', '--json', '--mermaid'], '--mermaid', 'Expected one of `--json` and `--mermaid`, got both'],
     [['timeline'], 'timeline', undefined],
+    [['--no-tcp'], '--no-tcp', 'Expected `--no-tcp` with `--ws-port` (a server needs a way in)'],
+    [['--no-tcp', '--ws-port', '--port', '0'], '--no-tcp', 'Expected one of `--port` and `--no-tcp`, got both'],
+    [['--ws-path', '/x'], '--ws-path', 'Expected `--ws-path` with `--ws-port`'],
+    [['--allowed-origin', 'https://a.example'], '--allowed-origin', 'Expected `--allowed-origin` with `--ws-port`'],
+    [['--ws-port', '--ws-path', 'play'], '--ws-path', 'Expected `--ws-path` to be a path starting with /, got `play`'],
+    [
+      ['--ws-port', '--allowed-origin', 'https://a.example/page'],
+      '--allowed-origin',
+      'Expected `--allowed-origin` to be an origin such as https://game.example (scheme and host, no path) or *, got `https://a.example/page`',
+    ],
   ])('rejects %j with an OptionError for %s', (argv, option, message) => {
     expect(() => parseCliArgs(argv)).toThrow(OptionError)
     expect(() => parseCliArgs(argv)).toThrow(option)
@@ -357,6 +378,28 @@ describe('zerostate CLI (real processes)', () => {
     })
     expect(times[0]).toBeGreaterThanOrEqual(startedAt - 1_000)
     expect(times).toEqual([...times].sort((a, b) => a - b))
+  })
+
+  it('--ws-port=0 takes WebSocket sessions beside TCP: the start line has the ws:// URL, the log says websocket', async () => {
+    const { cli } = await startServer(['--ws-port=0'])
+    const [, url] = await cli.waitForLine(/^zerostate listening on 127\.0\.0\.1:\d+ and (ws:\/\/127\.0\.0\.1:\d+\/) /)
+    const browser = await connectWebSocket({ url: url!, WebSocket, heartbeatInterval: 0 })
+    browser.send({ id: 3, data: Buffer.from('over ws') })
+    const echo = await browser.receive()
+    expect([echo.id, Buffer.from(echo.data).toString()]).toEqual([3, 'over ws'])
+    const [, id] = await cli.waitForLine(new RegExp(`^connect (${SESSION_ID}) websocket 127\\.0\\.0\\.1:\\d+ handshake$`))
+    await browser.close()
+    const [, reason] = await cli.waitForLine(disconnectLine(id!, 'websocket'))
+    expect(reason).toBe('client-closed')
+  })
+
+  it('--no-tcp listens on WebSocket alone', async () => {
+    const cli = runCli(['--no-tcp', '--ws-port=0'])
+    const [, url] = await cli.waitForLine(/^zerostate listening on (ws:\/\/127\.0\.0\.1:\d+\/) /, 20_000)
+    const browser = await connectWebSocket({ url: url!, WebSocket, heartbeatInterval: 0 })
+    browser.send({ id: 4, data: new Uint8Array(0) })
+    expect((await browser.receive()).id).toBe(4)
+    await browser.close()
   })
 
   it('stops on SIGTERM with a client connected: the client sees the close, the exit code is 0', async () => {

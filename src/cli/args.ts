@@ -1,11 +1,14 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { OptionError } from '../errors.js'
+import { DEFAULT_WEBSOCKET_PORT } from '../server.js'
 import { DEFAULTS, describeRange, INTEGER_OPTIONS, type IntegerOption, type IntegerRange, inRange, resolveOptions, type ServerOptions } from '../options.js'
 
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_PORT = 18787
 /** Where `--inspect` with no port starts the relay (beside the default server port). */
 export const DEFAULT_INSPECT_PORT = 18788
+/** Where `--ws-port` with no port listens for WebSocket sessions. */
+export { DEFAULT_WEBSOCKET_PORT }
 
 /** What the command line asks for; every value is filled in and valid. */
 export type CliCommand =
@@ -16,8 +19,10 @@ export type CliCommand =
 
 export interface ServeSettings {
   host: string
-  /** 0 picks a free port. */
-  port: number
+  /** 0 picks a free port; null: no TCP (`--no-tcp`). */
+  port: number | null
+  /** WebSocket sessions too (`--ws-port`), or null. */
+  webSocket: { port: number; path: string; allowedOrigins: readonly string[] } | null
   heartbeatInterval: number
   heartbeatTimeout: number
   handshake: boolean
@@ -40,6 +45,10 @@ const SERVE_FLAGS = {
   'handshake-timeout': { type: 'string' },
   'max-payload': { type: 'string' },
   'no-handshake': { type: 'boolean' },
+  'ws-port': { type: 'string' },
+  'ws-path': { type: 'string' },
+  'allowed-origin': { type: 'string', multiple: true },
+  'no-tcp': { type: 'boolean' },
   'max-messages-per-second': { type: 'string' },
   inspect: { type: 'string' },
   'inspect-host': { type: 'string' },
@@ -54,6 +63,7 @@ type ServeFlag = keyof typeof SERVE_FLAGS
 /** The integer flags: the server option each one sets (whose range it takes), or its own range. */
 const INTEGER_FLAGS = {
   port: { range: { min: 0, max: 65535 } },
+  'ws-port': { range: { min: 0, max: 65535 } },
   inspect: { range: { min: 0, max: 65535 } },
   'heartbeat-interval': { option: 'heartbeat.interval' },
   'heartbeat-timeout': { option: 'heartbeat.timeout' },
@@ -100,9 +110,12 @@ function parseTimeline(argv: readonly string[]): CliCommand {
 }
 
 function parseServe(argv: readonly string[]): CliCommand {
-  // `--inspect` takes an optional value, which parseArgs cannot express: a bare one means the default port.
+  // `--inspect` and `--ws-port` take an optional value, which parseArgs cannot express: a bare one
+  // means the default port.
   const { values } = parseFlags(
-    joinNegativeValues(argv).map((arg) => (arg === '--inspect' ? `--inspect=${DEFAULT_INSPECT_PORT}` : arg)),
+    joinNegativeValues(argv).map((arg) =>
+      arg === '--inspect' ? `--inspect=${DEFAULT_INSPECT_PORT}` : arg === '--ws-port' ? `--ws-port=${DEFAULT_WEBSOCKET_PORT}` : arg,
+    ),
     SERVE_FLAGS,
   )
   if (values.help === true) return { command: 'help' }
@@ -113,7 +126,8 @@ function parseServe(argv: readonly string[]): CliCommand {
   const host = nonEmpty('host', values.host) ?? DEFAULT_HOST
   const settings: ServeSettings = {
     host,
-    port: integer('port', DEFAULT_PORT),
+    port: values['no-tcp'] === true ? null : integer('port', DEFAULT_PORT),
+    webSocket: webSocketSettings(values),
     heartbeatInterval: integer('heartbeat-interval', DEFAULTS.heartbeatInterval),
     heartbeatTimeout: integer('heartbeat-timeout', DEFAULTS.heartbeatTimeout),
     handshake: values['no-handshake'] !== true,
@@ -123,6 +137,10 @@ function parseServe(argv: readonly string[]): CliCommand {
     inspect: inspectTarget(values, host),
     inspectPayloads: values['inspect-payloads'] === true,
     inspectFile: nonEmpty('inspect-file', values['inspect-file']) ?? null,
+  }
+  if (settings.port === null && values.port !== undefined) throw new OptionError('Expected one of `--port` and `--no-tcp`, got both', '--no-tcp')
+  if (settings.port === null && settings.webSocket === null) {
+    throw new OptionError('Expected `--no-tcp` with `--ws-port` (a server needs a way in)', '--no-tcp')
   }
   if (settings.inspectPayloads && settings.inspect === null) {
     throw new OptionError('Expected `--inspect-payloads` with `--inspect` or `--inspect-url` (an --inspect-file log never holds payloads)', '--inspect-payloads')
@@ -143,7 +161,27 @@ function parseServe(argv: readonly string[]): CliCommand {
   return { command: 'serve', ...settings }
 }
 
-type ServeValues = { [K in ServeFlag]?: (typeof SERVE_FLAGS)[K]['type'] extends 'string' ? string : boolean }
+type ServeValues = {
+  [K in ServeFlag]?: (typeof SERVE_FLAGS)[K] extends { multiple: true } ? string[] : (typeof SERVE_FLAGS)[K]['type'] extends 'string' ? string : boolean
+}
+
+function webSocketSettings(values: ServeValues): ServeSettings['webSocket'] {
+  const path = values['ws-path']
+  const origins = values['allowed-origin'] ?? []
+  if (values['ws-port'] === undefined) {
+    if (path !== undefined || origins.length > 0) {
+      throw new OptionError(`Expected \`--${path !== undefined ? 'ws-path' : 'allowed-origin'}\` with \`--ws-port\``, path !== undefined ? '--ws-path' : '--allowed-origin')
+    }
+    return null
+  }
+  if (path !== undefined && !path.startsWith('/')) throw new OptionError(`Expected \`--ws-path\` to be a path starting with /, got \`${path}\``, '--ws-path')
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin)) {
+      throw new OptionError(`Expected \`--allowed-origin\` to be an origin such as https://game.example (scheme and host, no path) or *, got \`${origin}\``, '--allowed-origin')
+    }
+  }
+  return { port: integerFlag('ws-port', values['ws-port']), path: path ?? '/', allowedOrigins: origins }
+}
 
 function inspectTarget(values: ServeValues, gameHost: string): ServeSettings['inspect'] {
   const url = values['inspect-url']

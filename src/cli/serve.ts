@@ -2,7 +2,7 @@ import type { InspectionEvent, Observer } from 'xstate'
 import { type FileInspector, openFileInspector } from '../inspect/fileInspector.js'
 import { type RelayInspector, startRelayInspector } from '../inspect/relayInspector.js'
 import { importStatelyInspect, INSTALL_STATELY_INSPECT } from '../inspect/statelyInspect.js'
-import { type Address, createServer } from '../server.js'
+import { type Address, createServer, type ListenOptions } from '../server.js'
 import { type ServeSettings, serverOptions } from './args.js'
 import type { CliIo } from './io.js'
 import { createLog, type Log } from './log.js'
@@ -19,11 +19,11 @@ export async function serve(settings: ServeSettings, io: CliIo): Promise<number>
   if (inspection === null) return 1
 
   const server = createServer({ ...serverOptions(settings), inspect: inspection.inspect })
-  server.onConnect((session) => log(`connect ${session.id} ${session.remoteAddress} ${session.state}`))
+  server.onConnect((session) => log(`connect ${session.id} ${session.transport} ${session.remoteAddress} ${session.state}`))
   server.onMessage((session, message) => {
     session.send(message)
   })
-  server.onDisconnect((session, error) => log(`disconnect ${session.id} ${session.remoteAddress} ${error.code}`))
+  server.onDisconnect((session, error) => log(`disconnect ${session.id} ${session.transport} ${session.remoteAddress} ${error.code}`))
   server.onError((error, session) => log(`error ${session?.id ?? '-'} ${error.message}`))
 
   // Signal handlers go in before anything is printed: the log is written from libuv's thread pool,
@@ -55,19 +55,22 @@ export async function serve(settings: ServeSettings, io: CliIo): Promise<number>
     },
   })
 
-  let address: Address & { port: number }
+  let address: Address
+  const { host, port, webSocket } = settings
   try {
-    address = await server.listen({ host: settings.host, port: settings.port })
+    address = await server.listen({ host, port: port ?? false, webSocket: webSocket ?? false } as ListenOptions & { port: false })
   } catch (error) {
-    log(`zerostate: cannot listen on ${formatAddress(settings)}: ${message(error)}`)
+    const wanted = [port === null ? null : formatAddress({ host, port }), webSocket === null ? null : `ws://${formatAddress({ host, port: webSocket.port })}${webSocket.path}`]
+    log(`zerostate: cannot listen on ${wanted.filter((where) => where !== null).join(' and ')}: ${message(error)}`)
     // The server never listened, so there is nothing to drain; the bound only guards against a stuck stop.
     await Promise.race([server.stop(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
     finish(1)
     return exitCode
   }
   const handshake = settings.handshake ? `handshake on, ${settings.handshakeTimeout} ms` : 'handshake off'
+  const where = [address.port === null ? null : formatAddress({ host: address.host, port: address.port }), address.webSocket?.url ?? null]
   log(
-    `zerostate listening on ${formatAddress(address)} ` +
+    `zerostate listening on ${where.filter((at) => at !== null).join(' and ')} ` +
       `(heartbeat ${settings.heartbeatInterval}/${settings.heartbeatTimeout} ms, ${handshake}, max payload ${settings.maxPayload} bytes)`,
   )
   const payloads = settings.inspectPayloads ? 'with payload bytes' : 'payload bytes left out'

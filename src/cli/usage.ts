@@ -1,5 +1,5 @@
 import { DEFAULTS } from '../options.js'
-import { DEFAULT_HOST, DEFAULT_INSPECT_PORT, DEFAULT_PORT } from './args.js'
+import { DEFAULT_HOST, DEFAULT_INSPECT_PORT, DEFAULT_PORT, DEFAULT_WEBSOCKET_PORT } from './args.js'
 
 export const USAGE = `Usage: zerostate [options]
        zerostate machines [--json | --mermaid]
@@ -13,6 +13,13 @@ stops it gracefully; a second signal exits at once.
 Options:
   --host <host>               address to listen on (default ${DEFAULT_HOST})
   --port <port>               TCP port, 0 picks a free one (default ${DEFAULT_PORT})
+  --no-tcp                    no TCP: WebSocket sessions only (with --ws-port)
+  --ws-port[=<port>]          also take WebSocket sessions, on this port (default
+                              ${DEFAULT_WEBSOCKET_PORT}, 0 picks a free one)
+  --ws-path <path>            the path that upgrades (default /)
+  --allowed-origin <origin>   let pages from this origin (https://game.example,
+                              or *) open sessions; repeatable. Pages from this
+                              host and clients with no Origin are always let in
   --heartbeat-interval <ms>   probe a session silent this long, and send a
                               heartbeat to one written nothing to (default ${DEFAULTS.heartbeatInterval})
   --heartbeat-timeout <ms>    close a session silent this long with
