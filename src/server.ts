@@ -81,6 +81,7 @@ export interface Server {
    * `port: false`. Rejects (and binds nothing) if any address cannot be taken.
    */
   listen(options: ListenOptions & { port: false }): Promise<Address & { port: null; webSocket: WebSocketAddress }>
+  listen(options: ListenOptions & { port?: number; webSocket: WebSocketListenOptions | true }): Promise<Address & { port: number; webSocket: WebSocketAddress }>
   listen(options?: ListenOptions & { port?: number }): Promise<Address & { port: number }>
   /** Sends to one session; false if there is no open session with that id. */
   unicast(sessionId: string, message: Message): boolean
@@ -194,6 +195,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   }
 
   listen(options: ListenOptions & { port: false }): Promise<Address & { port: null; webSocket: WebSocketAddress }>
+  listen(options: ListenOptions & { port?: number; webSocket: WebSocketListenOptions | true }): Promise<Address & { port: number; webSocket: WebSocketAddress }>
   listen(options?: ListenOptions & { port?: number }): Promise<Address & { port: number }>
   listen(options: ListenOptions = {}): Promise<Address> {
     if (this.state !== 'idle') {

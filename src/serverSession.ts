@@ -298,8 +298,11 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   private pause(reason: number): void {
-    if (this.paused === 0) this.pipe.pause()
+    const before = this.paused
     this.paused |= reason
+    // Waiting for verify alone, the peer may still be heard closing; any other reason stops reading.
+    if (before === 0) this.pipe.pause(reason === PAUSED_VERIFY)
+    else if (before === PAUSED_VERIFY && reason !== PAUSED_VERIFY) this.pipe.pause(false)
   }
 
   private resume(reason: number): void {

@@ -37,6 +37,15 @@ export interface CliServer extends CliProcess {
 }
 
 const LISTENING = /listening on (?:\[[^\]]+\]|[^\s:]+):(\d+)/
+/** Another script than the CLI (an example server), its environment, and where its lines are read. */
+export interface SpawnOptions {
+  /** @default 'src/cli.ts' */
+  script?: string
+  env?: Record<string, string>
+  /** The stream `lines` and `waitForLine` read. @default 'stderr' */
+  stream?: 'stdout' | 'stderr'
+}
+
 /** What `serve` puts before each log line: an ISO-8601 time (src/cli/log.ts). */
 const LOG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z /
 
@@ -44,19 +53,25 @@ const LOG_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z /
  * Runs `src/cli.ts` with `args` from source, as `npm start` does; `onLine` sees each stderr line
  * (timestamp removed) as it arrives, and `nodeArgs` go to node before the script.
  */
-export function spawnCli(args: readonly string[], onLine?: (line: string) => void, nodeArgs: readonly string[] = []): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/cli.ts', ...args], {
+export function spawnCli(
+  args: readonly string[],
+  onLine?: (line: string) => void,
+  nodeArgs: readonly string[] = [],
+  other: SpawnOptions = {},
+): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, other.script ?? 'src/cli.ts', ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...process.env, NODE_OPTIONS: '', ...other.env },
   })
   const lines: string[] = []
   const rawLines: string[] = []
   const waiters = new Set<{ pattern: RegExp; resolve: (match: RegExpMatchArray) => void }>()
   let stdout = ''
   let partial = ''
+  const logged = other.stream === 'stdout' ? child.stdout! : child.stderr!
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text))
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+  logged.setEncoding('utf8').on('data', (text: string) => {
     const parts = (partial + text).split('\n')
     partial = parts.pop()!
     for (const raw of parts) {

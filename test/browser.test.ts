@@ -22,6 +22,8 @@ import { waitFor } from './helpers/wait.js'
 const CHROMIUM = '/usr/bin/chromium'
 const VIEWPORT = { width: 640, height: 360 }
 const PAGE = new URL('./browser/index.html', import.meta.url)
+/** The ten-line page docs/browser.md shows. */
+const ECHO_PAGE = new URL('../examples/browser/echo.html', import.meta.url)
 
 let dir = ''
 let bundle = ''
@@ -56,10 +58,13 @@ describe('the browser client in headless Chromium', () => {
 
   beforeAll(async () => {
     const html = await readFile(PAGE)
+    const echo = await readFile(ECHO_PAGE)
     http = createHttpServer((request, response) => {
       const path = new URL(request.url ?? '/', 'http://localhost').pathname
       if (path === '/' || path === '/index.html') {
         response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html)
+      } else if (path === '/echo.html') {
+        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(echo)
       } else if (path === '/zerostate.js') {
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle)
       } else {
@@ -121,6 +126,14 @@ describe('the browser client in headless Chromium', () => {
     const png = await page.screenshot({ path: join(dir, 'page.png') })
     expect(png.length).toBeGreaterThan(1000)
     expect(decodePng(png)).toMatchObject(VIEWPORT)
+  })
+
+  it('the ten-line page of docs/browser.md connects and shows what the game sends back', async () => {
+    const echoPage = await browser.newPage()
+    await echoPage.goto(`${pageUrl.replace(/\/(index\.html)?\?/, '/echo.html?')}`)
+    await echoPage.waitForSelector('#log li')
+    expect(await echoPage.textContent('#log li')).toBe('2: hello')
+    await echoPage.close()
   })
 
   it('shows the close reason from the server\'s close frame when the server stops', async () => {

@@ -2,11 +2,12 @@
  * zerostate/testing on the tic-tac-toe example: the game's rules with simulated players, and
  * model-based tests generated from the game's own chart, with their coverage figure.
  */
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { type AnyMachineSnapshot, assign, emit, setup } from 'xstate'
 import { BAD_MOVE, BOARD, MOVE, RESULT, ticTacToeRoom } from '../examples/tic-tac-toe/ticTacToeRoom.js'
 import { broadcast, type RoomEmitted, type RoomEvent, type RoomInput } from '../machines/index.js'
-import { createRoomTester, describeRoomPath, restoreRoomTester, roomModel } from '../src/testing/index.js'
+import { coverageLine, createRoomTester, describeRoomPath, restoreRoomTester, roomModel } from '../src/testing/index.js'
 
 const move = (cell: number) => ({ id: MOVE, data: Uint8Array.from([cell]) })
 const ids = (messages: { id: number }[]) => messages.map((message) => message.id)
@@ -114,9 +115,11 @@ describe('model-based tests of a game’s own chart', () => {
     for (const path of restored.paths) expect(() => restored.replay(path), describeRoomPath(path)).not.toThrow()
   })
 
-  it('covers every state and transition of the chart', () => {
-    console.log(fresh.line())
+  it('covers every state and transition of the chart, as docs/rooms.md says', () => {
     expect(fresh.coverage.missing()).toBe('')
     expect(fresh.coverage.complete).toBe(true)
+    const docs = readFileSync(new URL('../docs/rooms.md', import.meta.url), 'utf8')
+    const line = coverageLine(fresh.coverage.figures('ticTacToe (rooms)', fresh.paths.length + restored.paths.length))
+    expect(/<!-- output: ticTacToe coverage -->\n```\n(.*)\n```/.exec(docs)?.[1]).toBe(line)
   })
 })

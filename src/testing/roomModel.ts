@@ -42,7 +42,7 @@ export interface RoomModel {
   replay(path: RoomPath): RoomTester
   /** What every replay so far took, against the machine's definition. */
   readonly coverage: Coverage
-  /** `coverage ticTacToe (rooms): states 6/6, transitions 11/11 (23 paths)` */
+  /** `coverage ticTacToe (rooms): states 6/6, transitions 11/11 (23 paths)`: the coverage, and the paths this model replayed. */
   line(label?: string): string
 }
 

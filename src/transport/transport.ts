@@ -29,7 +29,11 @@ export interface Transport {
   readonly writableLength: number
   /** Writes one buffer, or several as one write (one WebSocket message). False: wait for `onDrain` before writing more. */
   write(data: Buffer | Buffer[]): boolean
-  pause(): void
+  /**
+   * Stops delivering data. `listening`: the peer's close must still be heard (while `verify`
+   * decides), so the transport may go on reading and hold what arrives, within a bound.
+   */
+  pause(listening?: boolean): void
   resume(): void
   /** Sends what is queued, then closes, telling the peer `reason` where the transport can; a peer that never finishes the close is cut off. */
   end(reason: CloseReason): void

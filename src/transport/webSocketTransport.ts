@@ -1,50 +1,52 @@
 import type { Socket } from 'node:net'
-import type { RawData, WebSocket } from 'ws'
+import { type RawData, WebSocket } from 'ws'
 import type { CloseReason, TransportCloseReason } from '../../machines/closeReason.js'
 import { WEBSOCKET_CLOSE_CODES } from './closeCodes.js'
 import type { Transport, TransportSink, UpgradeRequest } from './transport.js'
 
-const kSink = Symbol('zerostate.sink')
+const kOwner = Symbol('zerostate.transport')
 
-interface OwnedWebSocket extends WebSocket {
-  [kSink]: TransportSink | null
-}
-
-interface OwnedSocket extends Socket {
-  [kSink]: TransportSink | null
+interface Owned {
+  [kOwner]: WebSocketTransport | null
 }
 
 const FINAL = { binary: true, fin: true } as const
 const FRAGMENT = { binary: true, fin: false } as const
 
-/** Listeners are module-level functions that find their session through a symbol, as over TCP. */
+/** Bytes of messages a listening pause holds before it stops reading the socket after all. */
+const HOLD_LIMIT = 64 * 1024
+
+/** Listeners are module-level functions that find their transport through a symbol, as over TCP. */
 function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   // With ws's default binaryType ('nodebuffer') a binary message is one Buffer, fragments joined.
-  if (isBinary) (this as OwnedWebSocket)[kSink]?.onData(data as Buffer)
-  else report(this, 'text-message')
+  const owner = (this as WebSocket & Owned)[kOwner]
+  if (owner === null || owner === undefined) return
+  if (isBinary) owner.received(data as Buffer)
+  else owner.peerClosed('text-message')
 }
 
 function onError(this: WebSocket, error: Error & { code?: string }): void {
   // ws names the peer's protocol violations WS_ERR_*, and closes with their status code itself.
   const code = error.code
-  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') report(this, 'message-too-large')
-  else if (typeof code === 'string' && code.startsWith('WS_ERR_')) report(this, 'websocket-error')
-  else report(this, 'reset')
+  const reason = code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'message-too-large' : code?.startsWith('WS_ERR_') ? 'websocket-error' : 'reset'
+  ;(this as WebSocket & Owned)[kOwner]?.peerClosed(reason)
 }
 
 function onClose(this: WebSocket, code: number): void {
-  report(this, code === 1006 ? 'reset' : 'client-closed')
+  ;(this as WebSocket & Owned)[kOwner]?.peerClosed(code === 1006 ? 'reset' : 'client-closed')
 }
 
-function onDrain(this: OwnedSocket): void {
-  this[kSink]?.onDrain()
+function onDrain(this: Socket): void {
+  ;(this as Socket & Owned)[kOwner]?.drained()
 }
 
-function report(ws: WebSocket, reason: TransportCloseReason): void {
-  const owned = ws as OwnedWebSocket
-  const sink = owned[kSink]
-  owned[kSink] = null
-  sink?.onPeerClose(reason)
+/**
+ * ws closes a connection whose peer broke the protocol by itself, with the status code and no
+ * text; this gives such a close the reason's name as its text, as every close of ours has.
+ */
+function closeWithReason(this: WebSocket, code?: number, data?: string | Buffer): void {
+  const text = data ?? (code === 1009 ? 'message-too-large' : code === undefined ? undefined : 'websocket-error')
+  WebSocket.prototype.close.call(this, code, text)
 }
 
 /**
@@ -55,6 +57,10 @@ function report(ws: WebSocket, reason: TransportCloseReason): void {
 export class WebSocketTransport implements Transport {
   readonly kind = 'websocket'
   readonly remoteAddress: string
+  private sink: TransportSink | null
+  /** Messages held by a listening pause, or null when not holding. */
+  private held: Buffer[] | null = null
+  private heldBytes = 0
 
   constructor(
     private readonly ws: WebSocket,
@@ -63,10 +69,11 @@ export class WebSocketTransport implements Transport {
     readonly request: UpgradeRequest,
     sink: TransportSink,
   ) {
+    this.sink = sink
     this.remoteAddress = request.remoteAddress
-    const owned = ws as OwnedWebSocket
-    owned[kSink] = sink
-    ;(socket as OwnedSocket)[kSink] = sink
+    ;(ws as WebSocket & Owned)[kOwner] = this
+    ;(socket as Socket & Owned)[kOwner] = this
+    ws.close = closeWithReason
     ws.on('message', onMessage)
     ws.on('error', onError)
     ws.on('close', onClose)
@@ -90,12 +97,24 @@ export class WebSocketTransport implements Transport {
     return !this.socket.writableNeedDrain
   }
 
-  pause(): void {
-    this.ws.pause()
+  /**
+   * Over WebSocket a paused socket reads nothing, the peer's close frame included. A listening
+   * pause (while `verify` decides) keeps reading and holds the messages instead, so a peer that
+   * goes is heard at once; past HOLD_LIMIT bytes it stops reading after all.
+   */
+  pause(listening = false): void {
+    if (listening && this.held === null) this.held = []
+    else this.ws.pause()
   }
 
   resume(): void {
     this.ws.resume()
+    const held = this.held
+    if (held === null) return
+    this.held = null
+    this.heldBytes = 0
+    // After the transition that resumed reading has finished, in the order they arrived.
+    if (held.length > 0) process.nextTick(() => held.forEach((chunk) => this.sink?.onData(chunk)))
   }
 
   end(reason: CloseReason): void {
@@ -113,6 +132,28 @@ export class WebSocketTransport implements Transport {
     }
   }
 
+  /** A binary message arrived. */
+  received(chunk: Buffer): void {
+    const held = this.held
+    if (held === null) {
+      this.sink?.onData(chunk)
+      return
+    }
+    held.push(chunk)
+    this.heldBytes += chunk.length
+    if (this.heldBytes > HOLD_LIMIT) this.ws.pause()
+  }
+
+  drained(): void {
+    this.sink?.onDrain()
+  }
+
+  peerClosed(reason: TransportCloseReason): void {
+    const sink = this.sink
+    this.detach()
+    sink?.onPeerClose(reason)
+  }
+
   private close(reason: CloseReason): void {
     this.detach()
     const ws = this.ws
@@ -122,7 +163,7 @@ export class WebSocketTransport implements Transport {
   }
 
   private detach(): void {
-    ;(this.ws as OwnedWebSocket)[kSink] = null
-    ;(this.socket as OwnedSocket)[kSink] = null
+    this.sink = null
+    this.held = null
   }
 }

@@ -19,21 +19,11 @@ const ORDERLY: ReadonlySet<CloseReason> = new Set([
   'server-stopping',
 ])
 
-/**
- * Close reasons whose close frame ws writes itself, before zerostate hears of the violation: their
- * code is right but the text is empty. test/server.webSocket.protocol.test.ts holds the failing
- * test of that (a src/ bug); the other tests check the code alone for these, so the one bug fails
- * one test.
- */
-const TEXT_FROM_WS: ReadonlySet<CloseReason> = new Set(['message-too-large', 'websocket-error'])
-
 /** Waits for the peer's connection to close and checks it was closed as `reason` says. */
 export async function expectPeerClosed(peer: Peer, reason: CloseReason, timeout = 2_000): Promise<void> {
   await peer.waitClosed(timeout)
   if (peer.transport === 'websocket') {
-    const code = WEBSOCKET_CLOSE_CODES[reason]
-    if (TEXT_FROM_WS.has(reason)) expect(peer.closeFrame?.code, `the close code for ${reason}`).toBe(code)
-    else expect(peer.closeFrame, `the close frame for ${reason}`).toEqual({ code, reason })
+    expect(peer.closeFrame, `the close frame for ${reason}`).toEqual({ code: WEBSOCKET_CLOSE_CODES[reason], reason })
   } else if (ORDERLY.has(reason)) {
     expect(peer.serverClosed, `${reason}: the server ends with a FIN`).toBe(true)
   }

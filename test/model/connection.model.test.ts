@@ -238,9 +238,8 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
           await client.write(badFrame(event.reason))
           return 1
         case 'socket.closed':
-          // A FIN over TCP, a close frame over WebSocket; an RST over either. FAILS over WebSocket
-          // while verify runs (a src/ bug, left failing): the paused socket never reads the close
-          // frame, so the session waits for its handshake deadline instead of closing.
+          // A FIN over TCP, a close frame over WebSocket; an RST over either. Heard while verify
+          // runs too: waiting for verify, a WebSocket goes on reading and holds what arrives.
           if (event.reason === 'reset') client.reset()
           else client.end()
           return 1
