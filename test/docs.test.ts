@@ -57,3 +57,11 @@ it('the tic-tac-toe example server starts and two TCP clients play it to a resul
   }
   expect([...(await next(o, RESULT)).data]).toEqual([1])
 })
+
+it('docs/browser.md lists the close code of every close reason, as src/transport/closeCodes.ts maps them', async () => {
+  const { WEBSOCKET_CLOSE_CODES } = await import('../src/transport/closeCodes.js')
+  const text = readFileSync(new URL('docs/browser.md', root), 'utf8')
+  const table = text.slice(text.indexOf('<!-- close codes -->'))
+  const rows = Object.fromEntries([...table.matchAll(/^\| `([a-z-]+)` \| (\d+) \|$/gm)].map(([, reason, code]) => [reason, Number(code)]))
+  expect(rows).toEqual({ ...WEBSOCKET_CLOSE_CODES })
+})
