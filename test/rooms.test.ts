@@ -264,3 +264,105 @@ describe('snapshots', () => {
     expect([...(await next(x2, RESULT)).data]).toEqual([1])
   })
 })
+
+/** A lobby: chat on id 50, kicks a player who sends id 66, locks on 70, unlocks on 71, sets metadata on 72. */
+const lobbyRoom = setup({
+  types: { context: {} as { log: string[] }, events: {} as RoomEvent, input: {} as RoomInput, emitted: {} as RoomEmitted },
+  actions: {
+    hear: assign({ log: ({ context, event }) => [...context.log, describeEvent(event)] }),
+  },
+}).createMachine({
+  context: { log: [] },
+  on: {
+    'player.joined': { actions: 'hear' },
+    'player.left': { actions: 'hear' },
+    'player.message': [
+      { guard: ({ event }) => event.message.id === 66, actions: ['hear', emit(({ event }) => ({ type: 'kick' as const, player: event.player }))] },
+      { guard: ({ event }) => event.message.id === 70, actions: ['hear', emit({ type: 'lock' })] },
+      { guard: ({ event }) => event.message.id === 71, actions: ['hear', emit({ type: 'unlock' })] },
+      { guard: ({ event }) => event.message.id === 72, actions: ['hear', emit({ type: 'metadata', metadata: { mode: 'ranked' } })] },
+      { actions: ['hear', emit(({ event }) => broadcast(event.message, { except: event.player }))] },
+    ],
+  },
+})
+
+describe('the rooms API', () => {
+  it('of, get, list; a filter on metadata; lock and unlock keep a room out of matching and let it back', async () => {
+    const h = await startServer({ echo: false })
+    h.server.room('lobby', { machine: lobbyRoom, maxPlayers: 8, metadata: (options) => ({ mode: options.mode ?? 'casual' }) })
+    const [a, b, c] = await Promise.all([openClient(h.port), openClient(h.port), openClient(h.port)])
+    await waitFor(() => h.connects.length === 3)
+    const [sa, sb, sc] = h.connects
+    const casual = h.server.rooms.joinOrCreate(sa!, 'lobby')
+    const ranked = h.server.rooms.joinOrCreate(sb!, 'lobby', { options: { mode: 'ranked' }, filter: (metadata) => metadata.mode === 'ranked' })
+    expect(ranked.id).not.toBe(casual.id)
+    expect(h.server.rooms.get(ranked.id)?.metadata).toEqual({ mode: 'ranked' })
+    expect(h.server.rooms.of(sa!).map((room) => room.id)).toEqual([casual.id])
+    expect(h.server.rooms.list('lobby').map((room) => room.id).sort()).toEqual([casual.id, ranked.id].sort())
+    // Locked: matching creates a new room for c instead.
+    a.send({ id: 70, data: new Uint8Array(0) })
+    await waitFor(() => h.server.rooms.get(casual.id)?.locked === true)
+    const third = h.server.rooms.joinOrCreate(sc!, 'lobby', { filter: (metadata) => metadata.mode === 'casual' })
+    expect(third.id).not.toBe(casual.id)
+    h.server.rooms.leave(sc!)
+    a.send({ id: 71, data: new Uint8Array(0) })
+    await waitFor(() => h.server.rooms.get(casual.id)?.locked === false)
+    expect(h.server.rooms.joinOrCreate(sc!, 'lobby', { filter: (metadata) => metadata.mode === 'casual' }).id).toBe(casual.id)
+    // A broadcast from a reaches c, not a itself.
+    a.send({ id: 5, data: Uint8Array.from([9]) })
+    expect(await c.receive()).toMatchObject({ id: 5 })
+    // The room sets its metadata; a kick takes b's seat, and b's session stays open.
+    b.send({ id: 72, data: new Uint8Array(0) })
+    await waitFor(() => h.server.rooms.get(ranked.id)?.metadata.mode === 'ranked')
+    c.send({ id: 66, data: new Uint8Array(0) })
+    await waitFor(() => h.server.rooms.of(sc!).length === 0)
+    expect(logOf(h, casual.id).at(-1)).toBe(`left ${sc!.id} kicked`)
+    expect(h.disconnects).toHaveLength(0)
+  })
+
+  it('a session in two rooms sends each frame to the latest room that accepts it; others go to onMessage', async () => {
+    const h = await startServer({ echo: false })
+    h.server.room('chat', { machine: spyRoom, maxPlayers: 8, accepts: (message) => message.id === 50 })
+    h.server.room('match', { machine: spyRoom, maxPlayers: 2, accepts: (message) => message.id >= 1 && message.id < 50 })
+    const client = await openClient(h.port)
+    await waitFor(() => h.connects.length === 1)
+    const session = h.connects[0]!
+    const chat = h.server.rooms.joinOrCreate(session, 'chat')
+    const match = h.server.rooms.joinOrCreate(session, 'match')
+    client.send({ id: 50, data: new Uint8Array(0) })
+    client.send({ id: 3, data: new Uint8Array(0) })
+    client.send({ id: 77, data: new Uint8Array(0) })
+    await waitFor(() => h.messages.length === 1)
+    expect(logOf(h, chat.id)).toEqual([`joined ${session.id}`, `message ${session.id} 50`])
+    expect(logOf(h, match.id)).toEqual([`joined ${session.id}`, `message ${session.id} 3`])
+    expect(h.messages.map((m) => m.message.id)).toEqual([77])
+  })
+
+  it('keepWhenEmpty keeps a room after its last player; LEAVE takes a control client out with LEFT', async () => {
+    const h = await startServer({ echo: false })
+    h.server.room('hall', { machine: spyRoom, maxPlayers: 4, keepWhenEmpty: true })
+    const client = await openClient(h.port)
+    client.send({ id: ROOM_CONTROL_IDS.JOIN, data: json({ name: 'hall' }) })
+    const { roomId } = parse(await next(client, ROOM_CONTROL_IDS.JOINED))
+    client.send({ id: ROOM_CONTROL_IDS.LEAVE, data: json({}) })
+    expect(parse(await next(client, ROOM_CONTROL_IDS.LEFT))).toEqual({ roomId, reason: 'left' })
+    expect(h.server.rooms.get(roomId as string)?.players).toEqual([])
+  })
+
+  it('refuses bad room definitions and joins with typed errors', async () => {
+    const h = await startServer({ echo: false })
+    expect(() => h.server.room('x', { machine: {} as never, maxPlayers: 2 })).toThrow(/`machine` to be an XState machine/)
+    expect(() => h.server.room('x', { machine: spyRoom, maxPlayers: 0 })).toThrow(/`maxPlayers`/)
+    expect(() => h.server.room('x', { machine: spyRoom, maxPlayers: 2, tickRate: -1 })).toThrow(/`tickRate`/)
+    h.server.room('x', { machine: spyRoom, maxPlayers: 1 })
+    expect(() => h.server.room('x', { machine: spyRoom, maxPlayers: 1 })).toThrow(/already defined/)
+    await openClient(h.port)
+    await openClient(h.port)
+    await waitFor(() => h.connects.length === 2)
+    const room = h.server.rooms.joinOrCreate(h.connects[0]!, 'x')
+    expect(() => h.server.rooms.join(h.connects[1]!, room.id)).toThrow(expect.objectContaining({ code: 'room-full' }))
+    expect(() => h.server.rooms.joinOrCreate(h.connects[1]!, 'y')).toThrow(expect.objectContaining({ code: 'unknown-room-type' }))
+    expect(() => h.server.rooms.join(h.connects[1]!, 'nope')).toThrow(expect.objectContaining({ code: 'room-not-found' }))
+    expect(() => h.server.rooms.restore(h.server.rooms.snapshot(room.id))).toThrow(expect.objectContaining({ code: 'room-exists' }))
+  })
+})
