@@ -2,7 +2,8 @@
  * The per-session limits over TCP and over WebSocket, with the same close reasons: a peer that does
  * not read is closed with slow-consumer once `maxBufferedBytes` is unsent (over WebSocket that
  * counts what ws holds unsent), or when it is still held paused at the heartbeat timeout; a peer
- * sending faster than `maxMessagesPerSecond` is closed with rate-limited. Over WebSocket the peer
+ * sending faster than `maxMessagesPerSecond` is closed with rate-limited (a peer held paused cannot
+ * be heard either, so its silence says nothing of whether it is alive). Over WebSocket the peer
  * gets a close frame naming the reason (4003, 4004).
  */
 import { afterEach, describe, expect, it } from 'vitest'
@@ -76,18 +77,20 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   })
 })
 
-describe('over websocket', () => {
-  it('a peer held paused for backpressure past the heartbeat timeout is closed with slow-consumer (4003), not heartbeat-timeout', async () => {
+describe.each(TRANSPORTS)('held paused for backpressure, over %s', (transport) => {
+  it('a peer held paused past the heartbeat timeout is closed with slow-consumer, not heartbeat-timeout', async () => {
     const clock = new SimulatedClock()
-    // As over TCP (test/server.backpressure.test.ts): reading pauses at a quarter of
-    // maxBufferedBytes unsent, and the overflow at 8 MiB stays out of reach of one turn's reads.
-    const h = await startServer({ transport: 'websocket', clock, heartbeat: { interval: 1_000, timeout: 3_000 }, maxBufferedBytes: 8 * MiB })
+    // Reading pauses at a quarter of maxBufferedBytes unsent (2 MiB). One event-loop turn can read
+    // 2 MiB (libuv reads a socket up to 32 times a turn) before the echoes are written, so the
+    // overflow at 8 MiB stays out of reach.
+    const h = await startServer({ transport, clock, heartbeat: { interval: 1_000, timeout: 3_000 }, maxBufferedBytes: 8 * MiB })
     const peer = await h.openPeer()
     const session = await h.sessionFor(peer.localPort)
     peer.pauseReading()
-    // 32 MiB of 64 KiB frames in binary messages: far more than the kernel's buffers and the hold.
+    // 32 MiB of 64 KiB frames: far more than the kernel's buffers on both sides and the hold.
     const chunk = frame(7, Buffer.alloc(64 * KiB, 1))
     for (let i = 0; i < 512; i++) void peer.write(chunk).catch(() => {})
+    // The server echoes until the peer's buffers are full, then stops reading: the count stops growing.
     let seen = -1
     await waitFor(
       () => {
@@ -105,6 +108,18 @@ describe('over websocket', () => {
     await settle()
     expect((await h.disconnectOf(session)).code).toBe('slow-consumer')
     peer.resumeReading()
-    await expectPeerClosed(peer, 'slow-consumer', 10_000)
+    if (transport === 'websocket') await expectPeerClosed(peer, 'slow-consumer', 10_000)
+  })
+
+  it('a silent peer that reads everything is still closed with heartbeat-timeout', async () => {
+    const clock = new SimulatedClock()
+    const h = await startServer({ transport, clock, heartbeat: { interval: 1_000, timeout: 3_000 } })
+    const peer = await h.openPeer()
+    const session = await h.sessionFor(peer.localPort)
+    await peer.write(frame(7, Buffer.alloc(64 * KiB, 1)))
+    await waitFor(() => h.messagesFrom(session).length === 1)
+    for (let t = 0; t < 3_000; t += 250) clock.increment(250)
+    await settle()
+    expect((await h.disconnectOf(session)).code).toBe('heartbeat-timeout')
   })
 })
