@@ -16,6 +16,8 @@ import { type RelayInspector, startRelayInspector } from '../src/inspect/relayIn
 import { importStatelyInspect, type StatelyInspect } from '../src/inspect/statelyInspect.js'
 import { withoutPayloads } from '../src/inspect/withoutPayloads.js'
 import { formatTimeline } from '../src/inspect/timeline.js'
+import { ROOM_CONTROL_IDS } from '../src/rooms/roomControl.js'
+import { ticTacToeRoom } from '../examples/tic-tac-toe/ticTacToeRoom.js'
 import type { Inspect } from '../src/options.js'
 import { toMermaid } from '../src/mermaid.js'
 import { waitFor } from './helpers/wait.js'
@@ -116,7 +118,7 @@ describe('inspection to a JSON-lines file', () => {
 
     const timeline = formatTimeline(readFileSync(path, 'utf8'))
     const lines = timeline.split('\n')
-    expect(lines[0]).toMatch(new RegExp(`^session ${session.id} 127\\.0\\.0\\.1:\\d+$`))
+    expect(lines[0]).toMatch(new RegExp(`^session ${session.id} tcp 127\\.0\\.0\\.1:\\d+$`))
     expect(lines.slice(1).map((line) => line.trim().replace(/^\+\d+ ms\s+/, ''))).toEqual([...EXPECTED.slice(0, -1), 'closed (kicked)'])
 
     // The CLI prints the same.
@@ -125,12 +127,45 @@ describe('inspection to a JSON-lines file', () => {
   })
 })
 
+describe('rooms in the inspection stream', () => {
+  it('a room is actor room:<name>:<id>; timeline shows its states and who joined and left', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'zerostate-')), 'rooms.jsonl')
+    const file = await openFileInspector(path)
+    const server = createServer({ inspect: file.inspect })
+    server.room('tictactoe', { machine: ticTacToeRoom, maxPlayers: 2 })
+    const { port } = await server.listen({ port: 0 })
+    const x = await connect({ port, heartbeatInterval: 0 })
+    const o = await connect({ port, heartbeatInterval: 0 })
+    const joinFrame = { id: ROOM_CONTROL_IDS.JOIN, data: new TextEncoder().encode(JSON.stringify({ name: 'tictactoe' })) }
+    x.send(joinFrame)
+    o.send(joinFrame)
+    await waitFor(() => server.rooms.list()[0]?.state === 'playing')
+    const [room] = server.rooms.list()
+    await x.close()
+    await waitFor(() => server.rooms.list().length === 0)
+    await o.close()
+    await server.stop()
+    await file.close()
+    const timeline = formatTimeline(readFileSync(path, 'utf8')).split('\n')
+    const at = timeline.indexOf(`room tictactoe:${room!.id}`)
+    expect(at, timeline.join('\n')).toBeGreaterThanOrEqual(0)
+    const [xId, oId] = room!.players
+    expect(timeline.slice(at + 1, at + 6).map((line) => line.trim().replace(/^\+\d+ ms\s+/, ''))).toEqual([
+      'waiting',
+      `joined ${xId}`,
+      `joined ${oId}`,
+      'playing',
+      `left ${xId} (client-closed)`,
+    ])
+  })
+})
+
 describe('zerostate machines', () => {
   const run = (...args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'machines', ...args], { encoding: 'utf8' })
 
   it('prints the definitions as JSON for the Stately editor', () => {
     const machines = JSON.parse(run('--json')) as Record<string, { id: string }>
-    expect(Object.keys(machines)).toEqual(['connection', 'supervisor', 'gameLogic'])
+    expect(Object.keys(machines)).toEqual(['connection', 'supervisor', 'gameLogic', 'seat'])
     expect(machines.connection).toEqual(JSON.parse(JSON.stringify(connectionMachine.toJSON())))
   })
 

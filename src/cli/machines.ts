@@ -1,11 +1,12 @@
 import { connectionMachine } from '../../machines/connection.js'
 import { gameLogicMachine } from '../../machines/gameLogic.js'
+import { seatMachine } from '../../machines/seat.js'
 import { supervisorMachine } from '../../machines/supervisor.js'
 import { toMermaid } from '../mermaid.js'
 
-const MACHINES = { connection: connectionMachine, supervisor: supervisorMachine, gameLogic: gameLogicMachine }
+const MACHINES = { connection: connectionMachine, supervisor: supervisorMachine, gameLogic: gameLogicMachine, seat: seatMachine }
 
-/** `zerostate machines`: the three statecharts as JSON for the Stately editor, or as Mermaid. */
+/** `zerostate machines`: zerostate's own statecharts as JSON for the Stately editor, or as Mermaid. */
 export function formatMachines(format: 'json' | 'mermaid'): string {
   if (format === 'mermaid') {
     return Object.entries(MACHINES)

@@ -1,46 +1,61 @@
 import type { InspectionRecord } from './inspectionRecord.js'
 
-interface SessionLine {
-  id: string
-  remoteAddress: string | undefined
+/** One actor's story: a session (`session:<id>`) or a room (`room:<name>:<id>`). */
+interface ActorLine {
   start: number
   states: { t: number; state: string }[]
+  /** The last state value shown (joins and leaves come between states). */
+  state: string | undefined
+  /** A session's close reason. */
   reason: string | undefined
 }
 
 /**
  * A person-readable account of an inspection log: per session, the states it went through with
- * the time since it opened, and why it closed.
+ * the time since it opened and why it closed; per room, the states of its machine, with the
+ * players who joined and left it.
  */
 export function formatTimeline(jsonl: string): string {
-  const sessions = new Map<string, SessionLine>()
-  const addresses = new Map<string, string>()
-  for (const line of jsonl.split('\n')) {
-    if (line.trim() === '') continue
-    const record = JSON.parse(line) as InspectionRecord
+  const actors = new Map<string, ActorLine>()
+  const sessionInfo = new Map<string, string>()
+  const lineOf = (actor: string, t: number): ActorLine => {
+    let line = actors.get(actor)
+    if (line === undefined) actors.set(actor, (line = { start: t, states: [], state: undefined, reason: undefined }))
+    return line
+  }
+  for (const text of jsonl.split('\n')) {
+    if (text.trim() === '') continue
+    const record = JSON.parse(text) as InspectionRecord
     if (record.actor === 'supervisor' && record.kind === 'event' && record.event?.type === 'session.opened') {
-      const session = record.event.session as { id?: string; remoteAddress?: string } | undefined
-      if (session?.id && session.remoteAddress) addresses.set(session.id, session.remoteAddress)
+      const session = record.event.session as { id?: string; transport?: string; remoteAddress?: string } | undefined
+      if (session?.id && session.remoteAddress) sessionInfo.set(session.id, [session.transport, session.remoteAddress].filter(Boolean).join(' '))
     }
-    if (!record.actor.startsWith('session:') || record.value === undefined) continue
-    const id = record.actor.slice('session:'.length)
-    let session = sessions.get(id)
-    if (session === undefined) {
-      session = { id, remoteAddress: undefined, start: record.t, states: [], reason: undefined }
-      sessions.set(id, session)
+    const room = record.actor.startsWith('room:')
+    if (!(room || record.actor.startsWith('session:'))) continue
+    if (room && record.kind === 'event' && record.event !== undefined) {
+      const { type, player, reason } = record.event as { type?: string; player?: string; reason?: string }
+      if (type === 'player.joined' || type === 'player.left') {
+        const line = lineOf(record.actor, record.t)
+        line.states.push({ t: record.t, state: `${type === 'player.joined' ? 'joined' : 'left'} ${player}${reason ? ` (${reason})` : ''}` })
+      }
+      continue
     }
+    if (record.value === undefined) continue
+    const line = lineOf(record.actor, record.t)
     const state = stateName(record.value)
-    if (session.states.at(-1)?.state !== state) session.states.push({ t: record.t, state })
+    if (line.state !== state) line.states.push({ t: record.t, state })
+    line.state = state
     const reason = record.context?.reason
-    if (typeof reason === 'string') session.reason = reason
+    if (!room && typeof reason === 'string') line.reason = reason
   }
   const out: string[] = []
-  for (const session of sessions.values()) {
-    const address = addresses.get(session.id)
-    out.push(`session ${session.id}${address ? ` ${address}` : ''}`)
-    for (const { t, state } of session.states) {
-      const detail = state === 'closed' && session.reason ? ` (${session.reason})` : ''
-      out.push(`  ${`+${t - session.start} ms`.padStart(10)}  ${state}${detail}`)
+  for (const [actor, line] of actors) {
+    const id = actor.slice(actor.indexOf(':') + 1)
+    const info = actor.startsWith('session:') ? sessionInfo.get(id) : undefined
+    out.push(actor.startsWith('session:') ? `session ${id}${info ? ` ${info}` : ''}` : `room ${id}`)
+    for (const { t, state } of line.states) {
+      const detail = state === 'closed' && line.reason ? ` (${line.reason})` : ''
+      out.push(`  ${`+${t - line.start} ms`.padStart(10)}  ${state}${detail}`)
     }
   }
   return out.length > 0 ? out.join('\n') : 'no sessions in this log'
