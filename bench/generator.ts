@@ -1,7 +1,8 @@
 /**
  * Child process: a load generator, on the core the server does not have. It opens raw node:net
- * sockets and sends precomputed frames, so that what is measured is the server. Started (twice)
- * by bench/generators.ts.
+ * sockets and sends precomputed frames, so that what is measured is the server; for the WebSocket
+ * scenarios, raw ws clients with the same frames, or Colyseus' SDK (load/ws-peers.ts). Started
+ * (twice) by bench/generators.ts.
  */
 import { epochNow } from './clock.js'
 import { EchoLoad } from './load/echo-load.js'
@@ -9,6 +10,7 @@ import { IdlePool } from './load/idle-pool.js'
 import { type LatencyLoad, startLatency } from './load/latency.js'
 import { connectBurst } from './load/connect-burst.js'
 import { measureRate } from './load/window.js'
+import { startWsLatency, WsEchoLoad, WsIdlePool, type WsLatencyLoad } from './load/ws-loads.js'
 import type { GeneratorCalls, LoadShape } from './messages.js'
 import { serveRpc } from './rpc.js'
 
@@ -20,6 +22,10 @@ const idle = new IdlePool()
 let background: { load: EchoLoad; shape: LoadShape; startedAt: number } | null = null
 /** The latency scenario's load, between its start and its window. */
 let latency: LatencyLoad | null = null
+/** The WebSocket scenarios' loads (bench/measure-websocket.ts): the same shapes, over ws-peers.ts. */
+const wsIdle = new WsIdlePool()
+let wsBackground: { load: WsEchoLoad; startedAt: number } | null = null
+let wsLatency: WsLatencyLoad | null = null
 
 serveRpc<GeneratorCalls>({
   'latency-start': async ({ port, connections, payloadSize }) => {
@@ -66,6 +72,11 @@ serveRpc<GeneratorCalls>({
     latency = null
     background?.load.close()
     background = null
+    wsIdle.close()
+    wsBackground?.load.close()
+    wsBackground = null
+    wsLatency?.close()
+    wsLatency = null
     return {}
   },
   'load-start': async ({ port, shape }) => {
@@ -92,4 +103,52 @@ serveRpc<GeneratorCalls>({
     return { framesPerSec: (load.received * 1000) / (performance.now() - startedAt) }
   },
   'connect-burst': (args) => connectBurst(args),
+  'ws-idle-open': async ({ target, count, concurrency, timeoutMs }) => {
+    const startedAt = epochNow()
+    const { generatorCpu } = await wsIdle.add(target, count, concurrency, timeoutMs)
+    return { startedAt, doneAt: epochNow(), generatorCpu }
+  },
+  'ws-idle-stats': () => ({ open: wsIdle.open, closedByServer: wsIdle.closedByServer }),
+  'ws-idle-close': () => {
+    wsIdle.close()
+    return {}
+  },
+  'ws-load-start': async ({ target, shape }) => {
+    wsBackground?.load.close()
+    wsBackground = null
+    const load = new WsEchoLoad(target, shape)
+    try {
+      await load.start()
+    } catch (error) {
+      load.close()
+      throw error
+    }
+    wsBackground = { load, startedAt: performance.now() }
+    return {}
+  },
+  'ws-load-measure': async ({ window }) => {
+    if (!wsBackground) throw new Error('ws-load-measure: no WebSocket load running')
+    const { load, startedAt } = wsBackground
+    const warmupMs = Math.max(0, window.warmupMs - (performance.now() - startedAt))
+    const { rate, generatorCpu } = await measureRate({ warmupMs, durationMs: window.durationMs }, () => load.received)
+    load.check('ws echo load')
+    return { framesPerSec: rate, generatorCpu }
+  },
+  'ws-load-stop': () => {
+    wsBackground?.load.close()
+    wsBackground = null
+    return {}
+  },
+  'ws-latency-start': async ({ target, connections, payloadSize }) => {
+    wsLatency?.close()
+    wsLatency = null
+    wsLatency = await startWsLatency(target, connections, payloadSize)
+    return {}
+  },
+  'ws-latency-measure': ({ window }) => {
+    if (!wsLatency) throw new Error('ws-latency-measure: no WebSocket latency load running')
+    const load = wsLatency
+    wsLatency = null
+    return load.measure(window)
+  },
 })

@@ -31,6 +31,13 @@ export type ServerCalls = {
   stop: { args: Record<string, never>; result: Record<string, never> }
 }
 
+/** A WebSocket server under test as the generator reaches it (see bench/load/ws-peers.ts). */
+export interface WsTarget {
+  /** `zero`: zero frames in binary messages over raw ws clients; `colyseus`: Colyseus' SDK and an echo room. */
+  client: 'zero' | 'colyseus'
+  port: number
+}
+
 /** A closed-loop echo load: each connection keeps `inFlight` frames of `payloadSize` bytes outstanding. */
 export interface LoadShape {
   connections: number
@@ -80,4 +87,19 @@ export type GeneratorCalls = {
     args: { port: number; count: number; payloadSize: number; timeoutMs: number }
     result: Percentiles & { incomplete: number }
   }
+  /** WebSocket idle sessions (bench/load/ws-loads.ts): opens `count` more, each echoed once; `generatorCpu`: this process's share of a core meanwhile. */
+  'ws-idle-open': {
+    args: { target: WsTarget; count: number; concurrency: number; timeoutMs: number }
+    result: { startedAt: number; doneAt: number; generatorCpu: number }
+  }
+  'ws-idle-stats': { args: Record<string, never>; result: { open: number; closedByServer: number } }
+  'ws-idle-close': { args: Record<string, never>; result: Record<string, never> }
+  /** A closed-loop WebSocket echo load in the background; resolves once every session is up. */
+  'ws-load-start': { args: { target: WsTarget; shape: LoadShape }; result: Record<string, never> }
+  /** As load-measure, for the WebSocket load: echoes per second over the window (warm-up counted from its start). */
+  'ws-load-measure': { args: { window: Window }; result: { framesPerSec: number; generatorCpu: number } }
+  'ws-load-stop': { args: Record<string, never>; result: Record<string, never> }
+  /** As latency-start and latency-measure, over WebSocket. */
+  'ws-latency-start': { args: { target: WsTarget; connections: number; payloadSize: number }; result: Record<string, never> }
+  'ws-latency-measure': { args: { window: Window }; result: Percentiles & { generatorCpu: number } }
 }
