@@ -41,7 +41,25 @@ export interface BenchConfig {
   }
   broadcastPayloadSize: number
   storm: { saturate: LoadShape; leadMs: number; count: number; payloadSize: number; timeoutMs: number }
+  /** The WebSocket scenarios (measure-websocket.ts): zerostate, the ws ceiling and Colyseus. */
+  webSocket: WebSocketConfig
 }
+
+export interface WebSocketConfig {
+  /** Sessions opened and closed on a fresh server before its idle-memory baseline, as in the TCP prelude. */
+  warmUpSessions: number
+  throughput: { shape: LoadShape; window: Window }
+  latency: { connections: number; payloadSize: number; window: Window }
+  /** Sessions open, each echoed once, when RSS per idle session is measured. */
+  idleSessions: number
+  /** The first this many of them are timed, from the first connect to the last first echo: the connect rate. */
+  connectSessions: number
+  /** Sessions awaiting their first echo at once while they open. */
+  openConcurrency: number
+}
+
+/** A generator above this share of its core limited the figure: the row is marked and its ratio not quoted. */
+export const GENERATOR_SATURATED = 0.9
 
 const THROUGHPUT: LoadShape = { connections: 100, inFlight: 16, payloadSize: 64 }
 /** The issue fixes the payload; 4 frames in flight per connection keeps bulk bandwidth-bound, not latency-bound. */
@@ -69,6 +87,15 @@ export function benchConfig(mode: BenchMode, fiftyK: boolean): BenchConfig {
     broadcastPayloadSize: 64,
     // A connection with no echo by the timeout counts as the timeout: the p99 then reads as a floor.
     storm: { saturate: THROUGHPUT, leadMs: quick ? 300 : 500, count: 1_000, payloadSize: 64, timeoutMs: quick ? 5_000 : 10_000 },
+    // The issue's WebSocket shapes; the TCP scenarios' windows.
+    webSocket: {
+      warmUpSessions: 2_000,
+      throughput: { shape: THROUGHPUT, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 1_000, durationMs: 10_000 } },
+      latency: { connections: 1_000, payloadSize: 64, window: quick ? { warmupMs: 300, durationMs: 1_000 } : { warmupMs: 500, durationMs: 3_000 } },
+      idleSessions: 10_000,
+      connectSessions: 2_000,
+      openConcurrency: 256,
+    },
   }
 }
 
@@ -97,5 +124,14 @@ function smokeConfig(): BenchConfig {
     heartbeat: { ...benchConfig('quick', false).heartbeat },
     broadcastPayloadSize: 64,
     storm: { saturate: throughput, leadMs: 100, count: 50, payloadSize: 64, timeoutMs: 5_000 },
+    webSocket: {
+      warmUpSessions: 50,
+      throughput: { shape: throughput, window },
+      latency: { connections: 16, payloadSize: 64, window },
+      idleSessions: 200,
+      // Below idleSessions and above openConcurrency, as in the TCP smoke shapes.
+      connectSessions: 100,
+      openConcurrency: 32,
+    },
   }
 }

@@ -32,3 +32,45 @@ export interface RunResult {
 export function emptyFigures(): Figures {
   return Object.fromEntries(FIGURES.map((figure) => [figure, Number.NaN])) as Figures
 }
+
+/** The WebSocket scenarios' servers: zerostate, the ws echo ceiling (ws-ceiling.ts), Colyseus 0.18. */
+export const WS_SERVERS = ['zerostate', 'ceiling', 'colyseus'] as const
+export type WsServerKind = (typeof WS_SERVERS)[number]
+
+/** The WebSocket scenarios whose figure is a rate or a time under load: each has both sides' CPU. */
+export const WS_LOADS = ['throughput', 'latency', 'connect'] as const
+export type WsLoad = (typeof WS_LOADS)[number]
+
+/**
+ * Every figure one WebSocket run of one server yields; NaN where not measured. `...GeneratorCpu`
+ * and `...ServerCpu`: each side's share of its core while that figure was measured (1 = a whole
+ * core); a generator near 1 limited the figure, which then measures the generator.
+ */
+export const WS_FIGURES = [
+  'throughput',
+  'throughputGeneratorCpu',
+  'throughputServerCpu',
+  'latencyP50',
+  'latencyP99',
+  'latencyGeneratorCpu',
+  'latencyServerCpu',
+  /** At `webSocket.idleSessions` (10,000 but in a smoke run). */
+  'bytesPerIdleSession',
+  'connectRate',
+  'connectGeneratorCpu',
+  'connectServerCpu',
+] as const
+
+export type WsFigure = (typeof WS_FIGURES)[number]
+export type WsFigures = Record<WsFigure, number>
+
+export interface WsRunResult {
+  server: WsServerKind
+  run: number
+  figures: WsFigures
+  problems: string[]
+}
+
+export function emptyWsFigures(): WsFigures {
+  return Object.fromEntries(WS_FIGURES.map((figure) => [figure, Number.NaN])) as WsFigures
+}

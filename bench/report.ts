@@ -1,6 +1,6 @@
-import type { BenchConfig } from './config.js'
-import type { Figure, Figures, RunResult, ServerKind } from './figures.js'
-import { FIGURES } from './figures.js'
+import { type BenchConfig, GENERATOR_SATURATED, type WebSocketConfig } from './config.js'
+import type { Figure, Figures, RunResult, ServerKind, WsFigure, WsFigures, WsLoad, WsRunResult, WsServerKind } from './figures.js'
+import { FIGURES, WS_FIGURES, WS_LOADS, WS_SERVERS } from './figures.js'
 import { median } from './stats.js'
 
 export type Medians = Record<ServerKind, Figures>
@@ -126,5 +126,187 @@ export function summaryJson(m: Medians): string {
     heartbeatCpuMs: { zerostate: round(z.heartbeatCpuMs, 1) },
     broadcastMs: { zerostate: round(z.broadcastMs, 2) },
     stormFirstEchoP99Ms: pair('stormP99', 1),
+  })
+}
+
+/** Per WebSocket server: each figure's median over its runs, and whether any run's generator was saturated, per load. */
+export interface WsMedians {
+  values: Record<WsServerKind, WsFigures>
+  generatorSaturated: Record<WsServerKind, Record<WsLoad, boolean>>
+  /** Servers with at least one run: a missing server's column is left out of the ratios. */
+  measured: WsServerKind[]
+}
+
+const GENERATOR_CPU: Record<WsLoad, WsFigure> = { throughput: 'throughputGeneratorCpu', latency: 'latencyGeneratorCpu', connect: 'connectGeneratorCpu' }
+const SERVER_CPU: Record<WsLoad, WsFigure> = { throughput: 'throughputServerCpu', latency: 'latencyServerCpu', connect: 'connectServerCpu' }
+
+export function wsMedians(results: WsRunResult[]): WsMedians {
+  const runsOf = (server: WsServerKind): WsRunResult[] => results.filter((result) => result.server === server)
+  const values = Object.fromEntries(
+    WS_SERVERS.map((server) => [server, Object.fromEntries(WS_FIGURES.map((figure) => [figure, median(runsOf(server).map((run) => run.figures[figure]))]))]),
+  ) as Record<WsServerKind, WsFigures>
+  // Any run with its generator above the mark: that run measured the generator, and the median may be its figure.
+  const generatorSaturated = Object.fromEntries(
+    WS_SERVERS.map((server) => [
+      server,
+      Object.fromEntries(WS_LOADS.map((load) => [load, runsOf(server).some((run) => run.figures[GENERATOR_CPU[load]] > GENERATOR_SATURATED)])),
+    ]),
+  ) as Record<WsServerKind, Record<WsLoad, boolean>>
+  return { values, generatorSaturated, measured: WS_SERVERS.filter((server) => runsOf(server).length > 0) }
+}
+
+interface WsRow {
+  figure: WsFigure
+  /** The load whose generator CPU decides whether the figure is valid; none for idle memory (no load). */
+  load: WsLoad | null
+  label: string
+  digits: number
+  /** The issue's goals: zerostate / ceiling and zerostate / Colyseus. */
+  goals: { of: 'ceiling' | 'colyseus'; text: string; met(ratio: number): boolean }[]
+}
+
+function wsRows(config: WebSocketConfig): WsRow[] {
+  const { throughput, latency } = config
+  return [
+    {
+      figure: 'throughput',
+      load: 'throughput',
+      label: `throughput, msg/s (${throughput.shape.connections} clients x ${throughput.shape.inFlight} in flight, ${throughput.shape.payloadSize} B)`,
+      digits: 0,
+      goals: [
+        { of: 'ceiling', text: '>= 0.8x ceiling', met: (r) => r >= 0.8 },
+        { of: 'colyseus', text: '>= 1.5x colyseus', met: (r) => r >= 1.5 },
+      ],
+    },
+    { figure: 'latencyP50', load: 'latency', label: `latency p50, ms (${latency.connections} clients x 1 in flight)`, digits: 2, goals: [] },
+    { figure: 'latencyP99', load: 'latency', label: 'latency p99, ms', digits: 2, goals: [{ of: 'ceiling', text: '<= 1.3x ceiling', met: (r) => r <= 1.3 }] },
+    {
+      figure: 'bytesPerIdleSession',
+      load: null,
+      label: `RSS per idle session @${count(config.idleSessions)}, bytes`,
+      digits: 0,
+      goals: [
+        { of: 'ceiling', text: '<= 1.5x ceiling', met: (r) => r <= 1.5 },
+        { of: 'colyseus', text: '<= 0.6x colyseus', met: (r) => r <= 0.6 },
+      ],
+    },
+    {
+      figure: 'connectRate',
+      load: 'connect',
+      label: `connect rate, sessions/s (${config.connectSessions}, connect to first echo)`,
+      digits: 0,
+      goals: [
+        { of: 'ceiling', text: '>= 0.8x ceiling', met: (r) => r >= 0.8 },
+        { of: 'colyseus', text: '>= 3x colyseus', met: (r) => r >= 3 },
+      ],
+    },
+  ]
+}
+
+/** Marks a figure whose generator was saturated: it measured the generator, not the server. */
+const SATURATED_MARK = ' (gen!)'
+
+/** Lays out rows of cells: the first column and the last left-aligned, the others right-aligned. */
+function layout(lines: string[][], leftColumns: number[]): string {
+  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)))
+  return lines
+    .map((line, index) => {
+      const cells = line.map((cell, column) => (leftColumns.includes(column) ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      const text = cells.join('  ').trimEnd()
+      return index === 0 ? `${text}\n${'-'.repeat(text.length)}` : text
+    })
+    .join('\n')
+}
+
+/**
+ * The WebSocket tables. The first: each server's figure, zerostate's ratio to the ceiling's and to
+ * Colyseus', and the issue's goals on those ratios. A figure whose generator was above
+ * GENERATOR_SATURATED of its core in any run is marked `(gen!)`, and no ratio or goal verdict is
+ * quoted for it. The second: both sides' CPU over each load, so that which side limited each
+ * figure can be read off.
+ */
+export function wsTable(m: WsMedians, config: WebSocketConfig): string {
+  const v = m.values
+  const lines: string[][] = [['WebSocket scenario', 'zerostate', 'ceiling', 'colyseus', 'vs ceiling', 'vs colyseus', 'goal']]
+  for (const row of wsRows(config)) {
+    const saturated = (server: WsServerKind): boolean => row.load !== null && m.generatorSaturated[server][row.load]
+    const cell = (server: WsServerKind): string => (m.measured.includes(server) ? `${show(v[server][row.figure], row.digits)}${saturated(server) ? SATURATED_MARK : ''}` : '')
+    const ratio = (of: 'ceiling' | 'colyseus'): number | 'invalid' | null => {
+      if (!m.measured.includes('zerostate') || !m.measured.includes(of)) return null
+      if (saturated('zerostate') || saturated(of)) return 'invalid'
+      return v.zerostate[row.figure] / v[of][row.figure]
+    }
+    const showRatio = (r: number | 'invalid' | null): string => (r === null ? '' : r === 'invalid' ? 'invalid' : show(r, 2))
+    const goal = row.goals
+      .map((g) => {
+        const r = ratio(g.of)
+        if (r === null) return null
+        const verdict = r === 'invalid' ? '? (generator saturated)' : !Number.isFinite(r) ? '?' : g.met(r) ? 'met' : 'MISSED'
+        return `${g.text}: ${verdict}`
+      })
+      .filter((text) => text !== null)
+      .join('; ')
+    lines.push([row.label, cell('zerostate'), cell('ceiling'), cell('colyseus'), showRatio(ratio('ceiling')), showRatio(ratio('colyseus')), goal])
+  }
+  const cpuLines: string[][] = [['WebSocket CPU, share of a core: generator / server', 'zerostate', 'ceiling', 'colyseus']]
+  const loadLabel: Record<WsLoad, string> = { throughput: 'throughput window', latency: 'latency window', connect: 'connect rate (opening)' }
+  for (const load of WS_LOADS) {
+    const cell = (server: WsServerKind): string => {
+      if (!m.measured.includes(server)) return ''
+      const generator = v[server][GENERATOR_CPU[load]]
+      const server_ = v[server][SERVER_CPU[load]]
+      const bound = m.generatorSaturated[server][load] ? ' generator saturated' : server_ > GENERATOR_SATURATED ? ' server-bound' : ''
+      return `${percent(generator)} / ${percent(server_)}${bound}`
+    }
+    cpuLines.push([`  ${loadLabel[load]}`, cell('zerostate'), cell('ceiling'), cell('colyseus')])
+  }
+  return [
+    layout(lines, [0, 6]),
+    '',
+    layout(cpuLines, [0]),
+    `(gen!): the generator used more than ${Math.round(GENERATOR_SATURATED * 100)}% of its core in at least one run: the figure measures the generator, so no ratio is quoted. ` +
+      'RSS is measured with no load running: no CPU applies.',
+  ].join('\n')
+}
+
+function percent(share: number): string {
+  return Number.isFinite(share) ? `${Math.round(share * 100)}%` : '-'
+}
+
+/**
+ * The WebSocket figures as one JSON line, printed before issue 3's line (which stays last): each
+ * figure per server, the ratios (null where not measured or where a generator was saturated), and
+ * the CPU shares.
+ */
+export function wsSummaryJson(m: WsMedians): string {
+  const v = m.values
+  const figure = (name: WsFigure, digits: number, load: WsLoad | null) => {
+    const entry: Record<string, number | null | boolean> = {}
+    for (const server of m.measured) entry[server] = Number.isFinite(v[server][name]) ? round(v[server][name], digits) : null
+    for (const of of ['ceiling', 'colyseus'] as const) {
+      if (!m.measured.includes('zerostate') || !m.measured.includes(of)) continue
+      const invalid = load !== null && (m.generatorSaturated.zerostate[load] || m.generatorSaturated[of][load])
+      const ratio = v.zerostate[name] / v[of][name]
+      entry[`vs${of[0]!.toUpperCase()}${of.slice(1)}`] = invalid || !Number.isFinite(ratio) ? null : round(ratio, 3)
+    }
+    return entry
+  }
+  const cpu = Object.fromEntries(
+    m.measured.map((server) => [
+      server,
+      Object.fromEntries(
+        WS_LOADS.map((load) => [load, { generator: round(v[server][GENERATOR_CPU[load]], 3), server: round(v[server][SERVER_CPU[load]], 3), generatorSaturated: m.generatorSaturated[server][load] }]),
+      ),
+    ]),
+  )
+  return JSON.stringify({
+    webSocket: {
+      throughput: figure('throughput', 0, 'throughput'),
+      latencyP50: figure('latencyP50', 3, 'latency'),
+      latencyP99: figure('latencyP99', 3, 'latency'),
+      bytesPerIdleSession: figure('bytesPerIdleSession', 0, null),
+      connectRate: figure('connectRate', 0, 'connect'),
+      cpu,
+    },
   })
 }

@@ -1,16 +1,18 @@
 /**
- * `npm run bench [-- --quick | --smoke] [-- --json]`: zerostate and the node:net ceiling, side by
- * side, under the same load generator. See bench/README.md.
+ * `npm run bench [-- --quick | --smoke] [-- --json] [-- --only=...]`: zerostate and the node:net
+ * ceiling, side by side, under the same load generator; then over WebSocket, zerostate beside the
+ * ws echo ceiling and Colyseus. See bench/README.md.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { endChild, openFileHardLimit, placeProcesses, REPO_ROOT } from './children.js'
 import { benchConfig } from './config.js'
-import type { RunResult, ServerKind } from './figures.js'
+import { type RunResult, type ServerKind, WS_SERVERS, type WsRunResult, type WsServerKind } from './figures.js'
 import { Generators } from './generators.js'
 import { measureServer, type Prelude, prelude, type ServerProcess, spawnServer } from './measure-server.js'
-import { medians, summaryJson, table } from './report.js'
+import { measureWebSocketServer } from './measure-websocket.js'
+import { medians, summaryJson, table, wsMedians, wsSummaryJson, wsTable } from './report.js'
 
 /** One process (server or generator) holds all 50,000 sockets of its side, plus a few of its own. */
 const FIFTY_K_FDS = 51_000
@@ -19,12 +21,13 @@ interface Args {
   quick: boolean
   smoke: boolean
   json: boolean
-  only: ServerKind | null
+  /** One TCP server, the TCP scenarios alone (`tcp`), or the WebSocket ones alone (`websocket`). */
+  only: ServerKind | 'tcp' | 'websocket' | null
   runs: number | null
   profile: boolean
 }
 
-const USAGE = 'usage: tsx bench/run.ts [--quick | --smoke] [--json] [--only=zerostate|ceiling] [--runs=N] [--cpu-prof]'
+const USAGE = 'usage: tsx bench/run.ts [--quick | --smoke] [--json] [--only=zerostate|ceiling|tcp|websocket] [--runs=N] [--cpu-prof]'
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { quick: false, smoke: false, json: false, only: null, runs: null, profile: false }
@@ -32,7 +35,7 @@ function parseArgs(argv: string[]): Args {
     if (arg === '--quick') args.quick = true
     else if (arg === '--smoke') args.smoke = true
     else if (arg === '--json') args.json = true
-    else if (arg === '--only=zerostate' || arg === '--only=ceiling') args.only = arg.slice('--only='.length) as ServerKind
+    else if (['--only=zerostate', '--only=ceiling', '--only=tcp', '--only=websocket'].includes(arg)) args.only = arg.slice('--only='.length) as Args['only']
     else if (arg === '--cpu-prof') args.profile = true
     else if (/^--runs=[1-9]$/.test(arg)) args.runs = Number(arg.slice('--runs='.length))
     else {
@@ -63,13 +66,17 @@ async function main(): Promise<number> {
     process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`)
   }
 
-  let servers: ServerKind[] = args.only ? [args.only] : ['zerostate', 'ceiling']
+  // The TCP section's servers (none with --only=websocket), then the WebSocket section's (only with
+  // no --only, or --only=websocket).
+  let servers: ServerKind[] = args.only === 'websocket' ? [] : args.only === 'zerostate' || args.only === 'ceiling' ? [args.only] : ['zerostate', 'ceiling']
+  let wsServers: WsServerKind[] = args.only === null || args.only === 'websocket' ? [...WS_SERVERS] : []
   const problems: string[] = []
-  if (servers.includes('zerostate') && !existsSync(path.join(REPO_ROOT, 'src', 'index.ts'))) {
-    const text = 'zerostate cannot be measured: src/index.ts (its public API) does not exist yet; measuring the ceiling only'
+  if ((servers.includes('zerostate') || wsServers.includes('zerostate')) && !existsSync(path.join(REPO_ROOT, 'src', 'index.ts'))) {
+    const text = 'zerostate cannot be measured: src/index.ts (its public API) does not exist yet; measuring the ceilings (and Colyseus) only'
     process.stderr.write(`error: ${text}\n`)
     problems.push(text)
     servers = servers.filter((server) => server !== 'zerostate')
+    wsServers = wsServers.filter((server) => server !== 'zerostate')
   }
 
   const fdLimit = openFileHardLimit()
@@ -80,6 +87,7 @@ async function main(): Promise<number> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const header = [
     `zerostate bench, ${config.mode} run: ${config.runs} run${config.runs === 1 ? '' : 's'} per server, medians; Node ${process.version}, ${cpu}, ${os.platform()}`,
+    `scenarios: ${[servers.length > 0 ? `TCP (${servers.join(', ')})` : null, wsServers.length > 0 ? `WebSocket (${wsServers.join(', ')})` : null].filter((part) => part !== null).join(', then ')}`,
     `cores: ${placement.description}`,
     ...(config.mode === 'full' && !fiftyK
       ? [`50,000 idle sessions: skipped, the open-file hard limit is ${fdLimit} (< ${FIFTY_K_FDS}) and one process holds every session`]
@@ -98,6 +106,7 @@ async function main(): Promise<number> {
   const profileDir = args.profile ? path.join(REPO_ROOT, 'bench', 'results', 'profiles') : null
   if (profileDir) log(`--cpu-prof: server profiles go to ${path.relative(REPO_ROOT, profileDir)}/ (the main thread's is the larger file in each run's folder; read it with tsx bench/profile-top.ts FILE)`)
   const results: RunResult[] = []
+  const wsResults: WsRunResult[] = []
   const generators = new Generators(placement.loadCpu)
   // Alternate the order, so drift over the run (heat, page cache) does not favour one server.
   const jobs: { server: ServerKind; run: number }[] = []
@@ -125,27 +134,41 @@ async function main(): Promise<number> {
       }
       results.push(await measureServer(proc, prepared, config, placement, generators, log, quiet))
     }
+    // The WebSocket section: a fresh server child per run, the order rotated each run so that no
+    // server always goes first.
+    for (let run = 1; run <= config.runs; run++) {
+      const shift = (run - 1) % Math.max(1, wsServers.length)
+      for (const server of [...wsServers.slice(shift), ...wsServers.slice(0, shift)]) {
+        wsResults.push(await measureWebSocketServer(server, run, config.webSocket, placement, generators, log))
+      }
+    }
   } finally {
     await Promise.all([generators.end(), early.next ? endChild(early.next.proc.child) : undefined])
   }
   for (const result of results) for (const problem of result.problems) problems.push(`${result.server} run ${result.run}: ${problem}`)
+  for (const result of wsResults) for (const problem of result.problems) problems.push(`websocket ${result.server} run ${result.run}: ${problem}`)
 
   const m = medians(results)
+  const wsM = wsMedians(wsResults)
   mkdirSync(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true })
   // A smoke run (one per `npm test`) overwrites the last one's file instead of adding one more.
   const stamp = config.mode === 'smoke' ? 'latest' : new Date().toISOString().replace(/[:.]/g, '-')
   const file = path.join(REPO_ROOT, 'bench', 'results', `${config.mode}-${stamp}.json`)
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), header, config, results, medians: m, problems }, null, 2))
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), header, config, results, medians: m, webSocket: { results: wsResults, medians: wsM }, problems }, null, 2))
 
   header.push(loadNote('after'))
-  const out: string[] = ['', ...header, '', table(m, config), '']
+  const out: string[] = ['', ...header, '']
+  if (servers.length > 0) out.push(table(m, config), '')
+  if (wsServers.length > 0) out.push(wsTable(wsM, config.webSocket), '')
   if (problems.length > 0) out.push('problems:', ...problems.map((problem) => `  - ${problem}`), '')
   out.push(`took ${((performance.now() - started) / 1000).toFixed(0)} s; every run's figures: ${path.relative(REPO_ROOT, file)}`)
   process.stdout.write(`${out.join('\n')}\n`)
   const zerostateMeasured = servers.includes('zerostate') && servers.includes('ceiling')
   if (args.json) {
+    // The WebSocket line first: issue 3's line stays the last one.
+    if (wsServers.length > 0) process.stdout.write(`${wsSummaryJson(wsM)}\n`)
     if (zerostateMeasured) process.stdout.write(`${summaryJson(m)}\n`)
-    else process.stderr.write('--json: no JSON line, since both servers are needed for it\n')
+    else if (servers.length > 0) process.stderr.write('--json: no TCP JSON line, since both TCP servers are needed for it\n')
   }
   return problems.length > 0 ? 1 : 0
 }
