@@ -1,8 +1,9 @@
 /**
  * `npm run bench`, small: the bench's smoke run (`bench/run.ts --smoke --json`) end to end, so a
- * change that breaks the harness fails `npm test` instead of the next long run. Both servers and
- * both generators run in child processes through every scenario; the orchestrator takes medians,
- * prints the table and issue 3's JSON line. At that size, and on a machine busy with other tests,
+ * change that breaks the harness fails `npm test` instead of the next long run. Both TCP servers,
+ * the three WebSocket ones (zerostate, the ws ceiling, Colyseus) and both generators run in child
+ * processes through every scenario; the orchestrator takes medians, prints both tables, the
+ * WebSocket JSON line and issue 3's JSON line. At that size, and on a machine busy with other tests,
  * the figures mean nothing: what is checked is that the harness works (exit 0, no problems, the
  * JSON line's shape and arithmetic, one heartbeat round per idle session on both servers) and
  * leaves no process behind. No figure is held to a time.
@@ -13,9 +14,9 @@ import { afterAll, expect, it } from 'vitest'
 import { benchConfig, REPORT_HEARTBEAT_PER_MS } from '../bench/config.js'
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
-/** A smoke run takes ~20 s on a quiet 2-core machine; past this the whole process group is killed. */
-const KILL_AFTER_MS = 80_000
-const TEST_TIMEOUT_MS = 90_000
+/** A smoke run takes ~30 s on a quiet 2-core machine (TCP ~20 s, WebSocket ~10 s); past this the whole process group is killed. */
+const KILL_AFTER_MS = 100_000
+const TEST_TIMEOUT_MS = 110_000
 
 /** Issue 3's JSON line: every key, in order, and nothing else; each leaf a number. */
 const SHAPE = {
@@ -33,6 +34,14 @@ const SHAPE = {
 const DIGITS = { throughput: 0, latencyP99: 3, bulk: 1, connectRate: 0 } as const
 
 type Summary = Record<string, Record<string, number>>
+
+/** The WebSocket table's rows, by the start of their labels (bench/report.ts, wsRows). */
+const WS_ROWS = ['throughput, msg/s', 'latency p50, ms', 'latency p99, ms', 'RSS per idle session', 'connect rate, sessions/s'] as const
+/** The WebSocket JSON line's figures, in order, and the servers each one has. */
+const WS_FIGURES = ['throughput', 'latencyP50', 'latencyP99', 'bytesPerIdleSession', 'connectRate'] as const
+const WS_SERVERS = ['zerostate', 'ceiling', 'colyseus'] as const
+
+type WsSummary = { webSocket: Record<(typeof WS_FIGURES)[number], Record<string, number | null>> & { cpu: Record<string, Record<string, { generator: number; server: number; generatorSaturated: boolean }>> } }
 
 interface Finished {
   code: number | null
@@ -99,7 +108,7 @@ afterAll(() => {
 })
 
 it.runIf(process.platform === 'linux')(
-  'the smoke bench runs both servers through every scenario and prints issue 3\'s JSON line, with no problems',
+  'the smoke bench runs both TCP servers and the three WebSocket ones through every scenario and prints both JSON lines, with no problems',
   async () => {
     const run = await runSmoke()
     const output = `--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`
@@ -149,6 +158,41 @@ it.runIf(process.platform === 'linux')(
     const row = /^ *heartbeats per idle session per 10 s +(\S+) +(\S+) +(\S+)$/m.exec(run.stdout)
     expect(row, `no heartbeats row in the table\n${output}`).not.toBeNull()
     expect({ zerostate: row![1], ceiling: row![2] }).toEqual({ zerostate: expected, ceiling: expected })
+
+    // The WebSocket section: its table has every row with a figure for each of the three servers,
+    // and its JSON line (the one before issue 3's) every figure, each server's value measured, the
+    // two ratios beside them (null only for a saturated generator), and both CPU shares per load.
+    expect(run.stdout, output).toMatch(/^WebSocket scenario +zerostate +ceiling +colyseus +vs ceiling +vs colyseus +goal$/m)
+    const wsSection = run.stdout.slice(run.stdout.indexOf('WebSocket scenario')).split('\n')
+    for (const label of WS_ROWS) {
+      const wsRow = wsSection.find((line) => line.startsWith(label) && /\d/.test(line.slice(label.length)))
+      expect(wsRow, `no WebSocket row "${label}"\n${output}`).toBeDefined()
+      // Cells are set apart by two spaces or more (a label has none): the label, then a figure
+      // for each server (marked `(gen!)` if its generator was saturated), then the two ratios.
+      const cells = wsRow!.split(/ {2,}/)
+      for (const cell of cells.slice(1, 4)) expect(cell, `${label}: ${wsRow}`).toMatch(/^[\d,.]+( \(gen!\))?$/)
+      for (const cell of cells.slice(4, 6)) expect(cell, `${label}: ${wsRow}`).toMatch(/^(\d+\.\d\d|invalid)$/)
+    }
+    expect(run.stdout).toMatch(/^WebSocket CPU, share of a core: generator \/ server/m)
+    const ws = JSON.parse(lines.at(-2)!) as WsSummary
+    expect(Object.keys(ws.webSocket)).toEqual([...WS_FIGURES, 'cpu'])
+    for (const figure of WS_FIGURES) {
+      const entry = ws.webSocket[figure]
+      expect(Object.keys(entry)).toEqual([...WS_SERVERS, 'vsCeiling', 'vsColyseus'])
+      for (const server of WS_SERVERS) expect(entry[server], `webSocket.${figure}.${server}`).toBeGreaterThan(0)
+      for (const ratio of ['vsCeiling', 'vsColyseus']) expect(entry[ratio] === null || entry[ratio]! > 0, `webSocket.${figure}.${ratio} = ${entry[ratio]}`).toBe(true)
+    }
+    for (const server of WS_SERVERS) {
+      for (const load of ['throughput', 'latency', 'connect']) {
+        const cpu = ws.webSocket.cpu[server]![load]!
+        expect(cpu.generator, `${server} ${load} generator CPU`).toBeGreaterThan(0)
+        expect(cpu.server, `${server} ${load} server CPU`).toBeGreaterThan(0)
+        // A ratio is withheld exactly where a generator was saturated.
+        if (!cpu.generatorSaturated) continue
+        const figure = load === 'connect' ? 'connectRate' : load === 'latency' ? 'latencyP99' : 'throughput'
+        expect(ws.webSocket[figure][server === 'colyseus' ? 'vsColyseus' : 'vsCeiling']).toBeNull()
+      }
+    }
   },
   TEST_TIMEOUT_MS,
 )
