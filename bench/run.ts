@@ -31,7 +31,9 @@ const USAGE = 'usage: tsx bench/run.ts [--quick | --smoke] [--json] [--only=zero
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { quick: false, smoke: false, json: false, only: null, runs: null, profile: false }
-  for (const arg of argv) {
+  // `--only websocket` as well as `--only=websocket`.
+  const joined = argv.flatMap((arg, index) => (arg === '--only' ? [] : argv[index - 1] === '--only' ? [`--only=${arg}`] : [arg]))
+  for (const arg of joined) {
     if (arg === '--quick') args.quick = true
     else if (arg === '--smoke') args.smoke = true
     else if (arg === '--json') args.json = true
