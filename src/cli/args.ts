@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { OptionError } from '../errors.js'
-import { DEFAULT_WEBSOCKET_PORT } from '../server.js'
+import { DEFAULT_WEBSOCKET_PORT } from '../listenOptions.js'
 import { DEFAULTS, describeRange, INTEGER_OPTIONS, type IntegerOption, type IntegerRange, inRange, resolveOptions, type ServerOptions } from '../options.js'
 
 export const DEFAULT_HOST = '127.0.0.1'

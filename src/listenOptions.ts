@@ -1,0 +1,89 @@
+/**
+ * What `server.listen()` takes and gives back: where TCP and WebSocket listen, checked and filled
+ * in before anything binds.
+ */
+import { OptionError } from './errors.js'
+
+export interface ListenOptions {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** The TCP port; 0 picks a free one; false: no TCP. @default 18787 */
+  port?: number | false
+  /** Accept WebSocket sessions too (or only, with `port: false`); `true` takes every default. */
+  webSocket?: WebSocketListenOptions | boolean
+}
+
+export interface WebSocketListenOptions {
+  /** @default the TCP host */
+  host?: string
+  /** 0 picks a free one. @default 18789 */
+  port?: number
+  /** The path that upgrades; other paths get 404. @default '/' */
+  path?: string
+  /**
+   * Origins whose pages may open sessions, e.g. `['https://game.example']`, or `'*'` for any.
+   * Clients that send no Origin (not browsers) and pages served from this host are always let in;
+   * other sites' pages are refused, so they cannot open sessions as your players.
+   * @default []
+   */
+  allowedOrigins?: readonly string[] | '*'
+}
+
+export interface Address {
+  host: string
+  /** The TCP port, or null without TCP. */
+  port: number | null
+  webSocket: WebSocketAddress | null
+}
+
+export interface WebSocketAddress {
+  host: string
+  port: number
+  path: string
+  /** What a client connects to: `ws://127.0.0.1:18789/`. */
+  url: string
+}
+
+export const DEFAULT_WEBSOCKET_PORT = 18789
+
+/** What `listen()` will bind, every default filled in. */
+export interface ListenPlan {
+  host: string
+  port: number | false
+  webSocket: { host: string; port: number; path: string; allowedOrigins: readonly string[] | '*' } | null
+}
+
+/** Fills in `listen()`'s defaults and rejects bad values before anything binds. */
+export function listenPlan({ host = '127.0.0.1', port = 18787, webSocket = false }: ListenOptions): ListenPlan {
+  if (typeof host !== 'string' || host === '') throw new OptionError(`Expected \`host\` to be a host name or address, got ${show(host)}`, 'host')
+  if (port !== false) portNumber('port', port)
+  if (webSocket === false) {
+    if (port === false) throw new OptionError('Expected a TCP `port`, a `webSocket`, or both, got neither', 'port')
+    return { host, port, webSocket: null }
+  }
+  const ws = webSocket === true ? {} : webSocket
+  if (typeof ws !== 'object' || ws === null) throw new OptionError(`Expected \`webSocket\` to be a boolean or an object, got ${show(ws)}`, 'webSocket')
+  const { host: wsHost = host, port: wsPort = DEFAULT_WEBSOCKET_PORT, path = '/', allowedOrigins = [] } = ws
+  if (typeof wsHost !== 'string' || wsHost === '') throw new OptionError(`Expected \`webSocket.host\` to be a host name or address, got ${show(wsHost)}`, 'webSocket.host')
+  portNumber('webSocket.port', wsPort)
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError(`Expected \`webSocket.path\` to be a path starting with /, got ${show(path)}`, 'webSocket.path')
+  if (allowedOrigins !== '*' && !(Array.isArray(allowedOrigins) && allowedOrigins.every((origin) => typeof origin === 'string'))) {
+    throw new OptionError(`Expected \`webSocket.allowedOrigins\` to be '*' or an array of origins, got ${show(allowedOrigins)}`, 'webSocket.allowedOrigins')
+  }
+  return { host, port, webSocket: { host: wsHost, port: wsPort, path, allowedOrigins } }
+}
+
+function portNumber(name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new OptionError(`Expected \`${name}\` to be an integer from 0 to 65535, got ${show(value)}`, name)
+  }
+}
+
+function show(value: unknown): string {
+  return `\`${String(value)}\` (${typeof value})`
+}
+
+/** What a client connects to: `ws://127.0.0.1:18789/`, `ws://[::1]:18789/play`. */
+export function urlOf({ host, port }: { host: string; port: number }, path: string): string {
+  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}${path}`
+}
