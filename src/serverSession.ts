@@ -79,7 +79,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   constructor(host: SessionHost, createTransport: (sink: TransportSink) => Transport) {
     this.host = host
-    this.decoder = new FrameDecoder(host.options.maxPayload)
+    this.decoder = new FrameDecoder(host.options.maxPayload, Buffer.allocUnsafe)
     this.pipe = createTransport(this)
     this.remoteAddress = this.pipe.remoteAddress
     this.transport = this.pipe.kind

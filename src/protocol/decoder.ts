@@ -1,6 +1,7 @@
 import { ProtocolError } from '../errors.js'
 import { frameChecksum } from './checksum.js'
-import { concatBytes } from './concatBytes.js'
+import { type Allocate, concatBytes } from './concatBytes.js'
+import { allocateBytes } from './bytePool.js'
 import { readInt32LE, readUint32LE } from './littleEndian.js'
 import { CHECKSUM_SIZE, HEADER_SIZE, type Message, SIZE_FIELD_OVERHEAD } from './message.js'
 
@@ -26,7 +27,16 @@ export class FrameDecoder {
   /** Size field of the incomplete frame, or -1 while fewer than 4 of its bytes are here. */
   private pendingSize = -1
 
-  constructor(maxPayload: number) {
+  /**
+   * @param allocate where a frame that spans chunks is joined. The server passes
+   * `Buffer.allocUnsafe`, so that every payload it sees is a Buffer like its socket reads: one
+   * kind of array keeps the checksum loop monomorphic (mixing Buffers and plain Uint8Arrays in it
+   * halved bulk echo).
+   */
+  constructor(
+    maxPayload: number,
+    private readonly allocate: Allocate = allocateBytes,
+  ) {
     this.maxPayload = maxPayload
   }
 
@@ -43,13 +53,13 @@ export class FrameDecoder {
     if (this.pendingBytes > 0) {
       if (this.pendingSize < 0) {
         // Fewer than 4 bytes were held: joining them to the new chunk is a small copy, and rare.
-        chunk = concatBytes([this.pending[0]!, chunk], this.pendingBytes + chunk.length)
+        chunk = concatBytes([this.pending[0]!, chunk], this.pendingBytes + chunk.length, this.allocate)
         this.reset()
       } else {
         this.pending.push(chunk)
         this.pendingBytes += chunk.length
         if (this.pendingBytes < SIZE_FIELD + this.pendingSize) return null
-        chunk = concatBytes(this.pending, this.pendingBytes)
+        chunk = concatBytes(this.pending, this.pendingBytes, this.allocate)
         this.reset()
       }
     }
