@@ -25,7 +25,6 @@ const summary: Reporter = {
 const RELIABILITY = [
   'test/reliability/**/*.test.ts',
   'test/bench.smoke.test.ts',
-  'test/bench.rooms.smoke.test.ts',
   'test/cli.test.ts',
   'test/inspect.test.ts',
   'test/server.churn.test.ts',

@@ -21,8 +21,10 @@ export type LeaveReason =
   | 'left'
   /** The room kicked the player (`kick`). */
   | 'kicked'
-  /** The room ended: its machine reached a final state, failed, or the server stopped. */
+  /** The room ended: its machine reached a final state, or the server stopped. */
   | 'room-closed'
+  /** The room's machine threw, and the room was stopped. */
+  | 'room-failed'
   /** The player's session closed, for this reason. */
   | CloseReason
 

@@ -127,6 +127,10 @@ it.runIf(process.platform === 'linux')(
     expect(run.stdout, output).not.toMatch(/^problems:/m)
     expect(run.stderr, output).not.toMatch(/FAILED|^error:|^bench failed/m)
     expect(run.stdout).toContain('zerostate bench, smoke run: 1 run per server')
+    // The rooms section: both scenarios, rooms and plain handlers each, and the goal's verdict.
+    const roomsSection = run.stdout.slice(run.stdout.indexOf('rooms: medians of'))
+    expect(roomsSection.match(/^\S.* (rooms|plain) +\d+\.\d/gm), roomsSection).toHaveLength(4)
+    expect(roomsSection.match(/rooms \/ plain CPU \d+\.\d\d/g)).toHaveLength(2)
 
     const lines = run.stdout.trimEnd().split('\n')
     const summary = JSON.parse(lines.at(-1)!) as Summary

@@ -200,6 +200,12 @@ describe('matching from handlers', () => {
     h.server.rooms.send(broken!.id, { type: 'explode' })
     await waitFor(() => h.errors.some((e) => e.error.code === 'room-failed'))
     expect(h.server.rooms.list().map((room) => room.id)).toEqual([healthy!.id])
+    // A player who joined with JOIN is told why, in a LEFT frame.
+    const watcher = await openClient(h.port)
+    watcher.send({ id: ROOM_CONTROL_IDS.JOIN, data: json({ name: 'arena' }) })
+    const { roomId } = parse(await next(watcher, ROOM_CONTROL_IDS.JOINED))
+    h.server.rooms.send(roomId as string, { type: 'explode' })
+    expect(parse(await next(watcher, ROOM_CONTROL_IDS.LEFT))).toEqual({ roomId, reason: 'room-failed' })
     const inHealthy = healthy!.players[0] === h.connects[0]!.id ? a : b
     inHealthy.send({ id: 9, data: new Uint8Array(0) })
     expect((await inHealthy.receive()).id).toBe(9)

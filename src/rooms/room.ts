@@ -275,7 +275,7 @@ export class Room {
   private readonly failed = (error: unknown): void => {
     this.host.report(new RoomError('room-failed', `room ${this.id} (${this.type.name}) failed and was stopped`, { cause: error }))
     this.closed = true
-    for (const player of [...this.seats.keys()]) this.leave(player, 'room-closed')
+    for (const player of [...this.seats.keys()]) this.leave(player, 'room-failed')
     this.host.disposed(this)
   }
 }

@@ -113,14 +113,7 @@ export class RoomRegistry implements Rooms, MessageRouter, RoomHost {
     const mine = this.memberships.get(member.id)
     const already = mine?.find((room) => room.type === type && room.matches(join.filter))
     if (already !== undefined) return already.info()
-    let room: Room | undefined
-    for (const candidate of this.rooms.values()) {
-      if (candidate.type === type && candidate.open && candidate.matches(join.filter)) {
-        room = candidate
-        break
-      }
-    }
-    room ??= this.create(type, join.options ?? {})
+    const room = this.match(type, join.filter) ?? this.create(type, join.options ?? {})
     return this.seat(room, member, join.options ?? {}, false)
   }
 
@@ -225,6 +218,12 @@ export class RoomRegistry implements Rooms, MessageRouter, RoomHost {
     return member
   }
 
+  /** The first open room of the type whose metadata passes `filter`. */
+  private match(type: RoomType, filter: JoinOptions['filter']): Room | undefined {
+    for (const room of this.rooms.values()) if (room.type === type && room.open && room.matches(filter)) return room
+    return undefined
+  }
+
   private create(type: RoomType, options: Readonly<Record<string, unknown>>, restored?: PersistedRoom): Room {
     const id = restored?.id ?? newRoomId()
     const room = new Room(id, type, options, this, restored)
@@ -274,9 +273,7 @@ export class RoomRegistry implements Rooms, MessageRouter, RoomHost {
           if (!room.has(member.id)) this.seat(room, member, options, true)
         } else {
           const type = this.typeOf(String(body.name))
-          let room = [...this.rooms.values()].find((candidate) => candidate.type === type && candidate.open)
-          room ??= this.create(type, options)
-          this.seat(room, member, options, true)
+          this.seat(this.match(type, undefined) ?? this.create(type, options), member, options, true)
         }
       } else if (message.id === ROOM_CONTROL_IDS.LEAVE) {
         this.leaveAll(member.id, typeof body.roomId === 'string' ? body.roomId : undefined, 'left')
