@@ -174,8 +174,9 @@ it.runIf(process.platform === 'linux')(
       // Cells are set apart by two spaces or more (a label has none): the label, then a figure
       // for each server (marked `(gen!)` if its generator was saturated), then the two ratios.
       const cells = wsRow!.split(/ {2,}/)
-      for (const cell of cells.slice(1, 4)) expect(cell, `${label}: ${wsRow}`).toMatch(/^[\d,.]+( \(gen!\))?$/)
-      for (const cell of cells.slice(4, 6)) expect(cell, `${label}: ${wsRow}`).toMatch(/^(\d+\.\d\d|invalid)$/)
+      // A number, marked or not; at smoke size an RSS growth can come out below zero (a GC's noise).
+      for (const cell of cells.slice(1, 4)) expect(cell, `${label}: ${wsRow}`).toMatch(/^-?[\d,.]+( \(gen!\))?$/)
+      for (const cell of cells.slice(4, 6)) expect(cell, `${label}: ${wsRow}`).toMatch(/^(-?\d+\.\d\d|invalid)$/)
     }
     expect(run.stdout).toMatch(/^WebSocket CPU, share of a core: generator \/ server/m)
     const ws = JSON.parse(lines.at(-2)!) as WsSummary
@@ -183,8 +184,16 @@ it.runIf(process.platform === 'linux')(
     for (const figure of WS_FIGURES) {
       const entry = ws.webSocket[figure]
       expect(Object.keys(entry)).toEqual([...WS_SERVERS, 'vsCeiling', 'vsColyseus'])
-      for (const server of WS_SERVERS) expect(entry[server], `webSocket.${figure}.${server}`).toBeGreaterThan(0)
-      for (const ratio of ['vsCeiling', 'vsColyseus']) expect(entry[ratio] === null || entry[ratio]! > 0, `webSocket.${figure}.${ratio} = ${entry[ratio]}`).toBe(true)
+      // Memory growth at smoke size is within a GC's noise and may be negative: a number is enough.
+      const positive = figure !== 'bytesPerIdleSession'
+      for (const server of WS_SERVERS) {
+        if (positive) expect(entry[server], `webSocket.${figure}.${server}`).toBeGreaterThan(0)
+        else expect(Number.isFinite(entry[server]), `webSocket.${figure}.${server}`).toBe(true)
+      }
+      for (const ratio of ['vsCeiling', 'vsColyseus']) {
+        const value = entry[ratio]
+        expect(value === null || (positive ? value! > 0 : Number.isFinite(value)), `webSocket.${figure}.${ratio} = ${value}`).toBe(true)
+      }
     }
     for (const server of WS_SERVERS) {
       for (const load of ['throughput', 'latency', 'connect']) {

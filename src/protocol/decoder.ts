@@ -27,12 +27,7 @@ export class FrameDecoder {
   /** Size field of the incomplete frame, or -1 while fewer than 4 of its bytes are here. */
   private pendingSize = -1
 
-  /**
-   * @param allocate where a frame that spans chunks is joined. The server passes
-   * `Buffer.allocUnsafe`, so that every payload it sees is a Buffer like its socket reads: one
-   * kind of array keeps the checksum loop monomorphic (mixing Buffers and plain Uint8Arrays in it
-   * halved bulk echo).
-   */
+  /** @param allocate where a frame that spans chunks is joined (the server passes its own: serverSession.ts). */
   constructor(
     maxPayload: number,
     private readonly allocate: Allocate = allocateBytes,
