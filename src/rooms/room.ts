@@ -114,10 +114,6 @@ export class Room {
     this.actor.start()
   }
 
-  get size(): number {
-    return this.seats.size
-  }
-
   get players(): PlayerId[] {
     return [...this.seats.keys()]
   }
@@ -227,6 +223,7 @@ export class Room {
     this.host.disposed(this)
   }
 
+  /** Every event a room hears goes through here, typed as what a room machine hears. */
   private deliver(event: RoomEvent): void {
     this.actor.send(event)
   }
