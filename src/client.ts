@@ -1,5 +1,5 @@
 import { connect as connectSocket, type Socket } from 'node:net'
-import { OptionError } from './errors.js'
+import { integerIn, PORT_RANGE } from './options.js'
 import type { ZerostateClient } from './client/zerostateClient.js'
 import { ClientCore } from './client/clientCore.js'
 import { type ClientSettings, type CommonClientOptions, resolveClientSettings } from './client/clientSettings.js'
@@ -31,9 +31,7 @@ export interface Client extends ZerostateClient {
  */
 export function connect(options: ClientOptions): Promise<Client> {
   const settings = resolveClientSettings(options)
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-    throw new OptionError(`Expected \`port\` to be an integer from 0 to 65535, got \`${options.port}\``, 'port')
-  }
+  integerIn('port', options.port, PORT_RANGE)
   return new Promise((resolve, reject) => {
     const socket = connectSocket({ host: options.host ?? '127.0.0.1', port: options.port, noDelay: true })
     socket.once('error', reject)

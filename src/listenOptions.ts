@@ -3,6 +3,7 @@
  * in before anything binds.
  */
 import { OptionError } from './errors.js'
+import { integerIn, PORT_RANGE, quote } from './options.js'
 
 export interface ListenOptions {
   /** @default '127.0.0.1' */
@@ -55,32 +56,22 @@ export interface ListenPlan {
 
 /** Fills in `listen()`'s defaults and rejects bad values before anything binds. */
 export function listenPlan({ host = '127.0.0.1', port = 18787, webSocket = false }: ListenOptions): ListenPlan {
-  if (typeof host !== 'string' || host === '') throw new OptionError(`Expected \`host\` to be a host name or address, got ${show(host)}`, 'host')
-  if (port !== false) portNumber('port', port)
+  if (typeof host !== 'string' || host === '') throw new OptionError(`Expected \`host\` to be a host name or address, got ${quote(host)}`, 'host')
+  if (port !== false) integerIn('port', port, PORT_RANGE)
   if (webSocket === false) {
     if (port === false) throw new OptionError('Expected a TCP `port`, a `webSocket`, or both, got neither', 'port')
     return { host, port, webSocket: null }
   }
   const ws = webSocket === true ? {} : webSocket
-  if (typeof ws !== 'object' || ws === null) throw new OptionError(`Expected \`webSocket\` to be a boolean or an object, got ${show(ws)}`, 'webSocket')
+  if (typeof ws !== 'object' || ws === null) throw new OptionError(`Expected \`webSocket\` to be a boolean or an object, got ${quote(ws)}`, 'webSocket')
   const { host: wsHost = host, port: wsPort = DEFAULT_WEBSOCKET_PORT, path = '/', allowedOrigins = [] } = ws
-  if (typeof wsHost !== 'string' || wsHost === '') throw new OptionError(`Expected \`webSocket.host\` to be a host name or address, got ${show(wsHost)}`, 'webSocket.host')
-  portNumber('webSocket.port', wsPort)
-  if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError(`Expected \`webSocket.path\` to be a path starting with /, got ${show(path)}`, 'webSocket.path')
+  if (typeof wsHost !== 'string' || wsHost === '') throw new OptionError(`Expected \`webSocket.host\` to be a host name or address, got ${quote(wsHost)}`, 'webSocket.host')
+  integerIn('webSocket.port', wsPort, PORT_RANGE)
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError(`Expected \`webSocket.path\` to be a path starting with /, got ${quote(path)}`, 'webSocket.path')
   if (allowedOrigins !== '*' && !(Array.isArray(allowedOrigins) && allowedOrigins.every((origin) => typeof origin === 'string'))) {
-    throw new OptionError(`Expected \`webSocket.allowedOrigins\` to be '*' or an array of origins, got ${show(allowedOrigins)}`, 'webSocket.allowedOrigins')
+    throw new OptionError(`Expected \`webSocket.allowedOrigins\` to be '*' or an array of origins, got ${quote(allowedOrigins)}`, 'webSocket.allowedOrigins')
   }
   return { host, port, webSocket: { host: wsHost, port: wsPort, path, allowedOrigins } }
-}
-
-function portNumber(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new OptionError(`Expected \`${name}\` to be an integer from 0 to 65535, got ${show(value)}`, name)
-  }
-}
-
-function show(value: unknown): string {
-  return `\`${String(value)}\` (${typeof value})`
 }
 
 /** What a client connects to: `ws://127.0.0.1:18789/`, `ws://[::1]:18789/play`. */

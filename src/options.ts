@@ -160,23 +160,23 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   integerOption('heartbeat.timeout', heartbeatTimeout)
   if (heartbeatTimeout <= heartbeatInterval) {
     throw new OptionError(
-      `Expected \`heartbeat.timeout\` to be above \`heartbeat.interval\` (${heartbeatInterval}), got ${show(heartbeatTimeout)}`,
+      `Expected \`heartbeat.timeout\` to be above \`heartbeat.interval\` (${heartbeatInterval}), got ${quote(heartbeatTimeout)}`,
       'heartbeat.timeout',
     )
   }
   const handshake = options.handshake ?? DEFAULTS.handshake
-  if (typeof handshake !== 'boolean') throw new OptionError(`Expected \`handshake\` to be a boolean, got ${show(handshake)}`, 'handshake')
+  if (typeof handshake !== 'boolean') throw new OptionError(`Expected \`handshake\` to be a boolean, got ${quote(handshake)}`, 'handshake')
   const verify = options.verify
   if (verify !== undefined && typeof verify !== 'function') {
-    throw new OptionError(`Expected \`verify\` to be a function, got ${show(verify)}`, 'verify')
+    throw new OptionError(`Expected \`verify\` to be a function, got ${quote(verify)}`, 'verify')
   }
   const inspect = options.inspect
   if (inspect !== undefined && typeof inspect !== 'function' && typeof (inspect as { next?: unknown } | null)?.next !== 'function') {
-    throw new OptionError(`Expected \`inspect\` to be a function or an observer with next(), got ${show(inspect)}`, 'inspect')
+    throw new OptionError(`Expected \`inspect\` to be a function or an observer with next(), got ${quote(inspect)}`, 'inspect')
   }
   const inspectPayloads = options.inspectPayloads ?? DEFAULTS.inspectPayloads
   if (typeof inspectPayloads !== 'boolean') {
-    throw new OptionError(`Expected \`inspectPayloads\` to be a boolean, got ${show(inspectPayloads)}`, 'inspectPayloads')
+    throw new OptionError(`Expected \`inspectPayloads\` to be a boolean, got ${quote(inspectPayloads)}`, 'inspectPayloads')
   }
   const resolved: ResolvedOptions = {
     heartbeatInterval,
@@ -199,19 +199,25 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
 }
 
 function integerOption(option: IntegerOption, value: unknown): number {
-  const range = INTEGER_OPTIONS[option]
-  if (!inRange(range, value)) throw new OptionError(`Expected \`${option}\` to be ${describeRange(range)}, got ${show(value)}`, option)
+  integerIn(option, value, INTEGER_OPTIONS[option])
   return value
+}
+
+/** Throws the one-style OptionError for a value that is not an integer `range` accepts. */
+export function integerIn(name: string, value: unknown, range: IntegerRange): asserts value is number {
+  if (!inRange(range, value)) throw new OptionError(`Expected \`${name}\` to be ${describeRange(range)}, got ${quote(value)}`, name)
 }
 
 /** Throws the OptionError `createServer` and `connect` share for a value that is not an integer in [1, max]. */
 export function positiveInteger(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): asserts value is number {
-  const range = { min: 1, max }
-  if (!inRange(range, value)) throw new OptionError(`Expected \`${name}\` to be ${describeRange(range)}, got ${show(value)}`, name)
+  integerIn(name, value, { min: 1, max })
 }
 
+/** A TCP or WebSocket port: 0 picks a free one. */
+export const PORT_RANGE: IntegerRange = Object.freeze({ min: 0, max: 65535 })
+
 /** A value as the messages quote it: numbers as written, anything else with its type. */
-function show(value: unknown): string {
+export function quote(value: unknown): string {
   if (typeof value === 'number') return `\`${value}\``
   if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`
   return `\`${String(value)}\` (${value === null ? 'null' : typeof value})`

@@ -1,7 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { OptionError } from '../errors.js'
 import { DEFAULT_WEBSOCKET_PORT } from '../listenOptions.js'
-import { DEFAULTS, describeRange, INTEGER_OPTIONS, type IntegerOption, type IntegerRange, inRange, resolveOptions, type ServerOptions } from '../options.js'
+import { DEFAULTS, describeRange, PORT_RANGE, INTEGER_OPTIONS, type IntegerOption, type IntegerRange, inRange, resolveOptions, type ServerOptions } from '../options.js'
 
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_PORT = 18787
@@ -62,9 +62,9 @@ type ServeFlag = keyof typeof SERVE_FLAGS
 
 /** The integer flags: the server option each one sets (whose range it takes), or its own range. */
 const INTEGER_FLAGS = {
-  port: { range: { min: 0, max: 65535 } },
-  'ws-port': { range: { min: 0, max: 65535 } },
-  inspect: { range: { min: 0, max: 65535 } },
+  port: { range: PORT_RANGE },
+  'ws-port': { range: PORT_RANGE },
+  inspect: { range: PORT_RANGE },
   'heartbeat-interval': { option: 'heartbeat.interval' },
   'heartbeat-timeout': { option: 'heartbeat.timeout' },
   'handshake-timeout': { option: 'handshakeTimeout' },

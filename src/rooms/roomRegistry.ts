@@ -3,7 +3,7 @@ import type { AnyStateMachine, EventObject } from 'xstate'
 import type { LeaveReason, PlayerId } from '../../machines/room.js'
 import { OptionError, RoomError, type SessionClosedError, type ZerostateError } from '../errors.js'
 import type { MessageRouter } from '../gameLoop.js'
-import type { Clock, Inspect } from '../options.js'
+import { type Clock, type Inspect, quote } from '../options.js'
 import type { Message } from '../protocol/message.js'
 import type { Session } from '../session.js'
 import { type PersistedRoom, Room, type RoomHost, type RoomInfo, type RoomMember, type RoomType } from './room.js'
@@ -91,17 +91,17 @@ export class RoomRegistry implements Rooms, MessageRouter, RoomHost {
   }
 
   define(name: string, definition: RoomDefinition): void {
-    if (typeof name !== 'string' || name === '') throw new OptionError(`Expected a room type name, got ${show(name)}`, 'name')
+    if (typeof name !== 'string' || name === '') throw new OptionError(`Expected a room type name, got ${quote(name)}`, 'name')
     if (this.types.has(name)) throw new OptionError(`Room type \`${name}\` is already defined`, 'name')
     const { machine, maxPlayers, tickRate = 0, keepWhenEmpty = false, accepts = acceptAll, metadata = sameOptions } = definition ?? ({} as RoomDefinition)
-    if (typeof machine?.transition !== 'function') throw new OptionError(`Expected \`machine\` to be an XState machine, got ${show(machine)}`, 'machine')
-    if (!Number.isInteger(maxPlayers) || maxPlayers < 1) throw new OptionError(`Expected \`maxPlayers\` to be an integer from 1 up, got ${show(maxPlayers)}`, 'maxPlayers')
+    if (typeof machine?.transition !== 'function') throw new OptionError(`Expected \`machine\` to be an XState machine, got ${quote(machine)}`, 'machine')
+    if (!Number.isInteger(maxPlayers) || maxPlayers < 1) throw new OptionError(`Expected \`maxPlayers\` to be an integer from 1 up, got ${quote(maxPlayers)}`, 'maxPlayers')
     if (typeof tickRate !== 'number' || !(tickRate >= 0 && tickRate <= 1000)) {
-      throw new OptionError(`Expected \`tickRate\` to be 0 (none) or a number of ticks per second up to 1000, got ${show(tickRate)}`, 'tickRate')
+      throw new OptionError(`Expected \`tickRate\` to be 0 (none) or a number of ticks per second up to 1000, got ${quote(tickRate)}`, 'tickRate')
     }
-    if (typeof keepWhenEmpty !== 'boolean') throw new OptionError(`Expected \`keepWhenEmpty\` to be a boolean, got ${show(keepWhenEmpty)}`, 'keepWhenEmpty')
-    if (typeof accepts !== 'function') throw new OptionError(`Expected \`accepts\` to be a function, got ${show(accepts)}`, 'accepts')
-    if (typeof metadata !== 'function') throw new OptionError(`Expected \`metadata\` to be a function, got ${show(metadata)}`, 'metadata')
+    if (typeof keepWhenEmpty !== 'boolean') throw new OptionError(`Expected \`keepWhenEmpty\` to be a boolean, got ${quote(keepWhenEmpty)}`, 'keepWhenEmpty')
+    if (typeof accepts !== 'function') throw new OptionError(`Expected \`accepts\` to be a function, got ${quote(accepts)}`, 'accepts')
+    if (typeof metadata !== 'function') throw new OptionError(`Expected \`metadata\` to be a function, got ${quote(metadata)}`, 'metadata')
     const type: RoomType = { name, machine, maxPlayers, tickRate, keepWhenEmpty, accepts, metadata }
     this.types.set(name, type)
     this.schedules.set(type, { type, tickRate, rooms: 0, tick: (now) => this.options.schedule(() => this.tick(type, now)) })
@@ -300,8 +300,4 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** 64 random bits, base64url: unguessable, short enough for an actor id. */
 function newRoomId(): string {
   return randomBytes(8).toString('base64url')
-}
-
-function show(value: unknown): string {
-  return `\`${String(value)}\` (${typeof value})`
 }

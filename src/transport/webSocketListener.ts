@@ -93,7 +93,9 @@ export class WebSocketListener implements Listener {
   sweep(now: number): void {
     const { upgradeTimeout } = this.options
     for (const [socket, openedAt] of this.pending) {
-      if (now - openedAt >= upgradeTimeout) {
+      // A connection that closed before upgrading is forgotten here, not by a listener of its own.
+      if (socket.destroyed) this.pending.delete(socket)
+      else if (now - openedAt >= upgradeTimeout) {
         this.pending.delete(socket)
         refuse(socket, 'handshake-timeout')
       }
@@ -102,7 +104,6 @@ export class WebSocketListener implements Listener {
 
   private readonly connected = (socket: Socket): void => {
     this.pending.set(socket, this.now())
-    socket.once('close', () => this.pending.delete(socket))
   }
 
   private readonly answer = (request: IncomingMessage, response: ServerResponse): void => {
