@@ -2,6 +2,8 @@
  * What `server.listen()` takes and gives back: where TCP and WebSocket listen, checked and filled
  * in before anything binds.
  */
+import { statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { OptionError } from './errors.js'
 import { integerIn, PORT_RANGE, quote } from './options.js'
 
@@ -28,6 +30,15 @@ export interface WebSocketListenOptions {
    * @default []
    */
   allowedOrigins?: readonly string[] | '*'
+  /**
+   * A directory whose files plain GETs on this port get (`/` is its `index.html`), so a game's
+   * page comes from where its sessions connect. Only files under it are served: paths with `..`
+   * (encoded or not) are refused with 403, missing files get 404. Without it, a GET gets a short
+   * text. Checked to be a directory before anything binds.
+   * @default none
+   * @example webSocket: { port: 18789, static: 'examples/arena/public' }
+   */
+  static?: string
 }
 
 export interface Address {
@@ -51,7 +62,7 @@ export const DEFAULT_WEBSOCKET_PORT = 18789
 export interface ListenPlan {
   host: string
   port: number | false
-  webSocket: { host: string; port: number; path: string; allowedOrigins: readonly string[] | '*' } | null
+  webSocket: { host: string; port: number; path: string; allowedOrigins: readonly string[] | '*'; static: string | null } | null
 }
 
 /** Fills in `listen()`'s defaults and rejects bad values before anything binds. */
@@ -64,14 +75,23 @@ export function listenPlan({ host = '127.0.0.1', port = 18787, webSocket = false
   }
   const ws = webSocket === true ? {} : webSocket
   if (typeof ws !== 'object' || ws === null) throw new OptionError(`Expected \`webSocket\` to be a boolean or an object, got ${quote(ws)}`, 'webSocket')
-  const { host: wsHost = host, port: wsPort = DEFAULT_WEBSOCKET_PORT, path = '/', allowedOrigins = [] } = ws
+  const { host: wsHost = host, port: wsPort = DEFAULT_WEBSOCKET_PORT, path = '/', allowedOrigins = [], static: files } = ws
   if (typeof wsHost !== 'string' || wsHost === '') throw new OptionError(`Expected \`webSocket.host\` to be a host name or address, got ${quote(wsHost)}`, 'webSocket.host')
   integerIn('webSocket.port', wsPort, PORT_RANGE)
   if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionError(`Expected \`webSocket.path\` to be a path starting with /, got ${quote(path)}`, 'webSocket.path')
   if (allowedOrigins !== '*' && !(Array.isArray(allowedOrigins) && allowedOrigins.every((origin) => typeof origin === 'string'))) {
     throw new OptionError(`Expected \`webSocket.allowedOrigins\` to be '*' or an array of origins, got ${quote(allowedOrigins)}`, 'webSocket.allowedOrigins')
   }
-  return { host, port, webSocket: { host: wsHost, port: wsPort, path, allowedOrigins } }
+  return { host, port, webSocket: { host: wsHost, port: wsPort, path, allowedOrigins, static: files === undefined ? null : staticDirectory(files) } }
+}
+
+/** The absolute directory `webSocket.static` names; it must exist now. */
+function staticDirectory(files: unknown): string {
+  const wrong = () => new OptionError(`Expected \`webSocket.static\` to be the path of a directory, got ${quote(files)}`, 'webSocket.static')
+  if (typeof files !== 'string' || files === '') throw wrong()
+  const dir = resolve(files)
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) throw wrong()
+  return dir
 }
 
 /** What a client connects to: `ws://127.0.0.1:18789/`, `ws://[::1]:18789/play`. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net'
 import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws'
 import type { Arrivals, Listener, ListenerAddress } from './listener.js'
+import { serveStatic } from './staticFiles.js'
 import type { UpgradeRequest } from './transport.js'
 import { WebSocketTransport } from './webSocketTransport.js'
 
@@ -32,6 +33,8 @@ export interface WebSocketListenerOptions {
   upgradeTimeout: number
   /** How long a close handshake may take before the connection is cut. */
   closeTimeout: number
+  /** The absolute directory whose files plain GETs get (see staticFiles.ts), or null for the short text. */
+  static: string | null
 }
 
 /** The text a plain GET gets: this port speaks WebSocket. */
@@ -110,6 +113,10 @@ export class WebSocketListener implements Listener {
     response.shouldKeepAlive = false
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method-not-allowed\n')
+      return
+    }
+    if (this.options.static !== null) {
+      void serveStatic(this.options.static, request, response)
       return
     }
     response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(PLAIN_ANSWER)
