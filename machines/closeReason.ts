@@ -19,6 +19,9 @@ export const CLOSE_REASONS = [
   'text-message',
   'message-too-large',
   'websocket-error',
+  'replaced',
+  'resume-refused',
+  'replay-unavailable',
 ] as const
 
 export type CloseReason = (typeof CLOSE_REASONS)[number]

@@ -33,6 +33,13 @@ export type RoomEvent =
   | { type: 'player.joined'; player: PlayerId; userId: string | number | undefined; options: Readonly<Record<string, unknown>> }
   /** A frame from a seated player. `message.data` is a view into a socket read: copy it to keep it. */
   | { type: 'player.message'; player: PlayerId; message: Message }
+  /**
+   * With the server's `resume`: the player's connection was lost, and the seat is kept for the
+   * grace. Then comes `player.resumed`, or `player.left` with the loss's reason.
+   */
+  | { type: 'player.dropped'; player: PlayerId }
+  /** The dropped player resumed its session: its messages reach the room again. */
+  | { type: 'player.resumed'; player: PlayerId }
   /** A player's seat is gone. It is the last event the room hears of that player. */
   | { type: 'player.left'; player: PlayerId; reason: LeaveReason }
   /** The room type's fixed-rate tick: `elapsed` ms since the last one (the first: since creation). */

@@ -43,6 +43,9 @@ const CLOSE_MESSAGES: Record<CloseReason, string> = {
   'text-message': 'a WebSocket peer sent a text message; frames travel in binary messages',
   'message-too-large': 'a WebSocket message declared more bytes than one frame of maxPayload',
   'websocket-error': 'a WebSocket peer broke the WebSocket protocol',
+  replaced: 'the client resumed the session over a new connection, which replaced this one',
+  'resume-refused': 'the resume token opens no session: it is wrong, was used already, or its session ended',
+  'replay-unavailable': 'the client missed more frames than the replay buffer holds, so it could not resume without a gap',
 }
 
 /** Why a session ended. `code` is the {@link CloseReason}. */

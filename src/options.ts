@@ -66,6 +66,21 @@ export interface ServerOptions {
    * players sent, credentials included. @default false
    */
   inspectPayloads?: boolean
+  /**
+   * Lets a client whose connection is lost resume its session, seats and rooms within `grace`,
+   * losing no frame. Off by default: zero clients never see a resume frame. Needs the handshake.
+   */
+  resume?: ResumeOptions
+}
+
+export interface ResumeOptions {
+  /** How long a session whose peer is lost waits in `detached` for the client to resume it, in ms. */
+  grace: number
+  /**
+   * Bytes of sent frames each session keeps to replay what its client missed; part of
+   * `maxBufferedBytes`, which then bounds the unsent bytes plus these. @default 65_536 (64 KiB)
+   */
+  replayBytes?: number
 }
 
 /**
@@ -101,6 +116,8 @@ export interface ResolvedOptions {
   /** The user's inspector, wrapped to leave payload bytes out unless `inspectPayloads`. */
   inspect: Inspect | undefined
   inspectPayloads: boolean
+  /** null: off. */
+  resume: Required<ResumeOptions> | null
 }
 
 export const DEFAULTS = Object.freeze({
@@ -115,6 +132,7 @@ export const DEFAULTS = Object.freeze({
   maxPendingMessages: 10_000,
   maxMessagesPerSecond: 0, // off
   inspectPayloads: false,
+  replayBytes: 64 * 1024,
 })
 
 /** The integers an option accepts: from `min` to `max`, and 0 when `zeroIsOff`. */
@@ -137,6 +155,8 @@ export const INTEGER_OPTIONS = Object.freeze({
   handlerTimeout: { min: 1, max: Number.MAX_SAFE_INTEGER },
   maxPendingMessages: { min: 1, max: Number.MAX_SAFE_INTEGER },
   maxMessagesPerSecond: { min: 1, max: Number.MAX_SAFE_INTEGER, zeroIsOff: true },
+  'resume.grace': { min: 1, max: Number.MAX_SAFE_INTEGER },
+  'resume.replayBytes': { min: 1, max: Number.MAX_SAFE_INTEGER },
 } satisfies Record<string, IntegerRange>)
 
 export type IntegerOption = keyof typeof INTEGER_OPTIONS
@@ -194,8 +214,26 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     // Wrapped only when there is an inspector: with inspection off nothing is created.
     inspect: inspect === undefined || inspectPayloads ? inspect : withoutPayloads(inspect),
     inspectPayloads,
+    resume: null,
   }
+  resolved.resume = resolveResume(options.resume, resolved)
   return resolved
+}
+
+function resolveResume(resume: ServerOptions['resume'], resolved: ResolvedOptions): Required<ResumeOptions> | null {
+  if (resume === undefined) return null
+  if (typeof resume !== 'object' || resume === null) throw new OptionError(`Expected \`resume\` to be an object with \`grace\`, got ${quote(resume)}`, 'resume')
+  const grace = integerOption('resume.grace', resume.grace)
+  const replayBytes = integerOption('resume.replayBytes', resume.replayBytes ?? Math.min(DEFAULTS.replayBytes, Math.floor(resolved.maxBufferedBytes / 2)))
+  if (replayBytes >= resolved.maxBufferedBytes) {
+    throw new OptionError(
+      `Expected \`resume.replayBytes\` to be below \`maxBufferedBytes\` (${resolved.maxBufferedBytes}), of which it is a part, got ${quote(replayBytes)}`,
+      'resume.replayBytes',
+    )
+  }
+  // A resuming client's first frame is its token: a session active on accept would take it for a message.
+  if (!resolved.handshake) throw new OptionError('Expected `handshake` to be on with `resume`: a resuming client presents its token as its first frame', 'handshake')
+  return { grace, replayBytes }
 }
 
 function integerOption(option: IntegerOption, value: unknown): number {

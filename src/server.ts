@@ -16,6 +16,7 @@ import { TcpListener } from './transport/tcpListener.js'
 import type { Transport, TransportSink } from './transport/transport.js'
 import { WebSocketListener } from './transport/webSocketListener.js'
 import { type RoomDefinition, RoomRegistry, type Rooms } from './rooms/roomRegistry.js'
+import { ResumeTokens } from './resume/resumeTokens.js'
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
 
@@ -85,6 +86,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   readonly game: GameLoop
   readonly frames: Message[] = []
   private readonly registry = new Map<string, ServerSession>()
+  private readonly tokens = new ResumeTokens<ServerSession>()
   private readonly supervisor: Actor<SupervisorMachine>
   private readonly connections: ConnectionFactory
   private readonly sweep: HeartbeatSweep
@@ -109,7 +111,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
     })
     this.connections = new ConnectionFactory(
       this.provideConnection(),
-      { handshake: options.handshake, verify: options.verify !== undefined },
+      { handshake: options.handshake, verify: options.verify !== undefined, resume: options.resume !== null },
       options.inspect,
     )
     this.supervisor = createActor(this.provideSupervisor(), {
@@ -272,7 +274,41 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   released(session: ServerSession): void {
     this.waitingForGame.delete(session)
     this.supervisor.send({ type: 'session.closed', session })
-    this.game.disconnect(session, session.closeError!)
+    if (session.announced) this.game.disconnect(session, session.closeError!)
+  }
+
+  announce(session: ServerSession): void {
+    this.game.connect(session)
+  }
+
+  issueToken(session: ServerSession): Uint8Array {
+    return this.tokens.issue(session)
+  }
+
+  revokeToken(session: ServerSession): void {
+    this.tokens.revoke(session)
+  }
+
+  resume(arrival: ServerSession, token: Uint8Array, received: number, rest: Message[]): void {
+    // A token is taken once: of two connections presenting it, the first to be read wins.
+    const session = this.tokens.take(token)
+    if (session === undefined || session.closeReason !== null) return arrival.refuse()
+    session.resumeOver(arrival, received, rest)
+  }
+
+  detached(session: ServerSession): void {
+    const rooms = this.roomRegistry
+    if (rooms !== null) this.game.task(() => rooms.dropped(session))
+  }
+
+  reattached(session: ServerSession): void {
+    const rooms = this.roomRegistry
+    if (rooms !== null) this.game.task(() => rooms.resumed(session))
+  }
+
+  handedOver(session: ServerSession): void {
+    this.waitingForGame.delete(session)
+    this.supervisor.send({ type: 'session.closed', session })
   }
 
   /** Sessions that stopped reading because the game-logic queue was full. */
@@ -297,7 +333,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   arrive(open: (sink: TransportSink) => Transport): void {
     const session = new ServerSession(this, open)
     this.supervisor.send({ type: 'session.opened', session })
-    this.game.connect(session)
+    if (session.announced) this.game.connect(session)
     session.actor.start()
   }
 
@@ -314,6 +350,9 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
         activate: ({ context }) => sessionOf(context.sessionId)?.activate(),
         probe: ({ context }) => sessionOf(context.sessionId)?.probe(),
         release: ({ context }) => sessionOf(context.sessionId)?.release(context.reason ?? 'internal-error'),
+        detach: ({ context }) => sessionOf(context.sessionId)?.detach(context.loss ?? 'reset'),
+        reattach: ({ context }) => sessionOf(context.sessionId)?.reattach(),
+        handOver: ({ context }) => sessionOf(context.sessionId)?.handOver(),
       },
       actors: {
         verify: fromPromise<boolean, VerifyInput>(async ({ input }) => {

@@ -1,13 +1,15 @@
 import type { Actor } from 'xstate'
-import type { ConnectionEvent, ConnectionMachine, ConnectionState } from '../machines/connection.js'
+import type { ConnectionEvent, ConnectionMachine, ConnectionState, LossReason } from '../machines/connection.js'
 import { type CloseReason, closedError, SessionClosedError } from './errors.js'
 import type { GameLoop } from './gameLoop.js'
 import type { Sweepable } from './heartbeatSweep.js'
 import type { ResolvedOptions, VerifyRejection } from './options.js'
 import { FrameDecoder } from './protocol/decoder.js'
 import { OutboundQueue } from './outboundQueue.js'
-import { frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
+import { encodeFrame, frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
 import { HEARTBEAT_ID, isMessage, type Message } from './protocol/message.js'
+import { ReplayLog } from './resume/replayLog.js'
+import { goodbyeFrame, isResumeControlId, parseResume, RESUME_CONTROL_IDS, resumedFrame, tokenFrame } from './resume/resumeControl.js'
 import type { Session, UserId } from './session.js'
 import { newSessionId } from './sessionId.js'
 import type { Transport, TransportCloseReason, TransportKind, TransportSink, UpgradeRequest } from './transport/transport.js'
@@ -23,6 +25,18 @@ export interface SessionHost {
   /** The game-logic queue is full: call `gameRelieved` on this session once it has room. */
   waitForGame(session: ServerSession): void
   released(session: ServerSession): void
+  /** With `resume`: a new session's first frame arrived, so the game may now hear of it. */
+  announce(session: ServerSession): void
+  /** With `resume`: a new resume token for the session (the old one no longer opens it). */
+  issueToken(session: ServerSession): Uint8Array
+  revokeToken(session: ServerSession): void
+  /** With `resume`: `arrival`'s first frame was a RESUME carrying `token`; find its session and hand over. */
+  resume(arrival: ServerSession, token: Uint8Array, received: number, rest: Message[]): void
+  /** The session lost its peer and waits in `detached`, or carries on after a resume: tell the rooms. */
+  detached(session: ServerSession): void
+  reattached(session: ServerSession): void
+  /** A connection handed its transport to the session it resumed: forget it without telling the game. */
+  handedOver(session: ServerSession): void
 }
 
 const HANDSHAKE_TIMEOUT: ConnectionEvent = { type: 'handshake.timeout' }
@@ -31,6 +45,12 @@ const TIMEOUT: ConnectionEvent = { type: 'heartbeat.timeout' }
 const OVERFLOW: ConnectionEvent = { type: 'outbound.overflow' }
 const KICK: ConnectionEvent = { type: 'session.kick' }
 const RATE_EXCEEDED: ConnectionEvent = { type: 'rate.exceeded' }
+const GOODBYE: ConnectionEvent = { type: 'peer.goodbye' }
+const RESUMED: ConnectionEvent = { type: 'session.resumed' }
+const EXPIRED: ConnectionEvent = { type: 'resume.expired' }
+const REPLAY_UNAVAILABLE: ConnectionEvent = { type: 'replay.unavailable' }
+const REFUSED: ConnectionEvent = { type: 'resume.refused' }
+const HANDED_OVER: ConnectionEvent = { type: 'resume.handedOver' }
 
 /** Why reading from the socket is paused; reading resumes when no reason is left. */
 const PAUSED_VERIFY = 1
@@ -48,6 +68,7 @@ const ABRUPT: ReadonlySet<CloseReason> = new Set([
   'text-message',
   'message-too-large',
   'websocket-error',
+  'replaced',
 ])
 
 /** The server's side of one connection: the socket, its decoder and outbound queue, and its actor. */
@@ -59,13 +80,28 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   closeError: SessionClosedError | null = null
   /** The error behind a close this session decided itself (a bad frame, a kick), kept for `closeError`. */
   private cause: SessionClosedError | null = null
-  readonly remoteAddress: string
-  readonly transport: TransportKind
-  readonly request: UpgradeRequest | null
+  /** Of the connection that carries the session now: a resume may change them. */
+  remoteAddress: string
+  transport: TransportKind
+  request: UpgradeRequest | null
   readonly actor: Actor<ConnectionMachine>
+  /** The session's live resume token (base64url), with `resume`, once active. */
+  token: string | null = null
+  /** False until the game may hear of the session: on accept, or with `resume` at its first frame. */
+  announced: boolean
   private readonly host: SessionHost
-  private readonly pipe: Transport
-  private readonly decoder: FrameDecoder
+  /** Null while `detached`, and once handed over to the session this connection resumed. */
+  private pipe: Transport | null
+  private decoder: FrameDecoder
+  /** With `resume`: what was sent, to replay after a resume. */
+  private readonly log: ReplayLog | null
+  /** With `resume`: frames read from the client (heartbeats and resume frames aside). */
+  private read = 0
+  private detachedAt = 0
+  /** Bytes sent while `detached`: all of them must stay in the log for the resume. */
+  private detachedBytes = 0
+  /** Unsent bytes past which the peer is a slow consumer: `maxBufferedBytes`, less the replay log's part. */
+  private readonly outboundLimit: number
   private store: Map<string, unknown> | null = null
   /** Frames read before the handshake completed; delivered on activation. */
   private held: Message[] | null = null
@@ -81,13 +117,18 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.host = host
     // Frames that span reads are joined into Buffers, like the reads themselves: one kind of array
     // keeps the checksum loop monomorphic (mixing in plain Uint8Arrays halved bulk echo).
-    this.decoder = new FrameDecoder(host.options.maxPayload, Buffer.allocUnsafe)
-    this.pipe = createTransport(this)
-    this.remoteAddress = this.pipe.remoteAddress
-    this.transport = this.pipe.kind
-    this.request = this.pipe.request
-    this.openedAt = this.lastSeen = this.lastWrite = host.options.clock.now()
-    this.tokens = host.options.maxMessagesPerSecond
+    const { options } = host
+    this.decoder = new FrameDecoder(options.maxPayload, Buffer.allocUnsafe)
+    const pipe = createTransport(this)
+    this.pipe = pipe
+    this.remoteAddress = pipe.remoteAddress
+    this.transport = pipe.kind
+    this.request = pipe.request
+    this.log = options.resume === null ? null : new ReplayLog(options.resume.replayBytes)
+    this.announced = options.resume === null
+    this.outboundLimit = options.maxBufferedBytes - (options.resume?.replayBytes ?? 0)
+    this.openedAt = this.lastSeen = this.lastWrite = options.clock.now()
+    this.tokens = options.maxMessagesPerSecond
     this.actor = host.connectionActor(this)
   }
 
@@ -118,7 +159,10 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   send(message: Message): boolean {
-    if (!isMessage(message) || !this.reserve(frameLength(message.data.length))) return false
+    if (!isMessage(message)) return false
+    // With resume every frame is kept in a buffer of its own, for the replay log.
+    if (this.log !== null) return this.queue(encodeFrame(message.id, message.data))
+    if (!this.reserve(frameLength(message.data.length))) return false
     this.outbound.encode(message.id, message.data)
     return true
   }
@@ -141,6 +185,22 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /** Queues an encoded frame; broadcast shares one buffer between every session it reaches. */
   queue(frame: Buffer): boolean {
+    const log = this.log
+    if (log !== null) {
+      // Heartbeats are for a peer that is there, and are never replayed.
+      if (frame === HEARTBEAT_FRAME) return this.pipe !== null && this.control(frame)
+      if (!this.reserve(frame.length)) return false
+      log.push(frame)
+      if (this.pipe !== null) this.outbound.append(frame)
+      return true
+    }
+    if (!this.reserve(frame.length)) return false
+    this.outbound.append(frame)
+    return true
+  }
+
+  /** Queues a frame that is neither counted nor logged: heartbeats and resume control frames. */
+  private control(frame: Buffer): boolean {
     if (!this.reserve(frame.length)) return false
     this.outbound.append(frame)
     return true
@@ -148,12 +208,22 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /**
    * Makes room for `length` more bytes, or closes the session with `slow-consumer` when the peer
-   * is so far behind that they would pass `maxBufferedBytes`.
+   * is so far behind that they would pass `maxBufferedBytes` (less the replay log's part).
    */
   private reserve(length: number): boolean {
     if (this.closeReason !== null) return false
+    const pipe = this.pipe
+    if (pipe === null) {
+      // Detached: what is sent waits in the replay log, which must keep all of it for the resume.
+      if (this.detachedBytes + length > this.log!.capacity) {
+        this.actor.send(OVERFLOW)
+        return false
+      }
+      this.detachedBytes += length
+      return true
+    }
     const queued = this.outbound.bytes
-    if (this.pipe.writableLength + queued + length > this.host.options.maxBufferedBytes) {
+    if (pipe.writableLength + queued + length > this.outboundLimit) {
       this.actor.send(OVERFLOW)
       return false
     }
@@ -166,12 +236,13 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /** Writes everything queued in one write: one syscall per session per tick, not per frame. */
   flush(): void {
-    if (this.outbound.bytes === 0) return
+    const pipe = this.pipe
+    if (this.outbound.bytes === 0 || pipe === null) return
     // Stop reading only well past the socket's own 16 KiB mark: pausing at every full write
     // stalls a peer that pipelines large frames (bulk echo lost a quarter of its rate). 'drain'
     // follows, since a write that leaves this much queued has returned false.
-    const ok = this.pipe.write(this.outbound.take())
-    if (!ok && this.pipe.writableLength > this.host.options.maxBufferedBytes / 4) this.pause(PAUSED_BACKPRESSURE)
+    const ok = pipe.write(this.outbound.take())
+    if (!ok && pipe.writableLength > this.host.options.maxBufferedBytes / 4) this.pause(PAUSED_BACKPRESSURE)
   }
 
   onData(chunk: Buffer): void {
@@ -191,7 +262,10 @@ export class ServerSession implements Session, TransportSink, Sweepable {
         return
       }
     }
-    if (frames.length > 0) this.deliver(frames)
+    if (frames.length > 0) {
+      if (this.log !== null) this.read += countable(frames)
+      this.deliver(frames)
+    }
     if (error !== null && this.closeReason === null) {
       this.cause = error
       this.actor.send({ type: 'frame.invalid', reason: error.code })
@@ -216,6 +290,10 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     const { heartbeatInterval, heartbeatTimeout, handshakeTimeout } = this.host.options
     const wrote = this.lastWrite
     const snapshot = this.actor.getSnapshot()
+    if (snapshot.hasTag('detached')) {
+      if (now - this.detachedAt >= this.host.options.resume!.grace) this.actor.send(EXPIRED)
+      return
+    }
     if (snapshot.hasTag('handshake')) {
       if (now - this.openedAt >= handshakeTimeout) return this.actor.send(HANDSHAKE_TIMEOUT)
     } else if (snapshot.hasTag('live')) {
@@ -234,6 +312,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /** The `activate` action: the handshake is done, so frames held back during it go to the game. */
   activate(): void {
+    if (this.log !== null) this.control(encodeFrame(RESUME_CONTROL_IDS.TOKEN, this.host.issueToken(this)))
     this.resume(PAUSED_VERIFY)
     const held = this.held
     this.held = null
@@ -251,14 +330,100 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.closeReason = reason
     this.closeError = this.cause?.code === reason ? this.cause : closedError(reason)
     this.held = null
-    if (ABRUPT.has(reason)) {
+    if (this.token !== null) this.host.revokeToken(this)
+    const pipe = this.pipe
+    // Detached, there is no one to tell.
+    if (pipe !== null && ABRUPT.has(reason)) {
       if (this.outbound.bytes > 0) this.outbound.take()
-      this.pipe.destroy(reason)
-    } else {
+      pipe.destroy(reason)
+    } else if (pipe !== null) {
+      // A resuming client is told the session is over, so that it does not try to resume it.
+      if (this.log !== null) this.appendUnchecked(encodeMessage(goodbyeFrame(reason)))
       this.flush()
-      this.pipe.end(reason)
+      pipe.end(reason)
     }
+    this.pipe = null
     this.host.released(this)
+  }
+
+  /** The `detach` action: the peer is gone; what is sent from now on waits in the replay log. */
+  detach(loss: LossReason): void {
+    const pipe = this.pipe
+    this.pipe = null
+    // What was queued is in the log too, and the client's count will say whether it arrived.
+    if (this.outbound.bytes > 0) this.outbound.take()
+    pipe?.destroy(loss)
+    this.detachedAt = this.host.options.clock.now()
+    this.detachedBytes = 0
+    this.host.detached(this)
+  }
+
+  /** The `reattach` action: back from `detached`. */
+  reattach(): void {
+    this.host.reattached(this)
+  }
+
+  /** The `handOver` action. */
+  handOver(): void {
+    this.host.handedOver(this)
+  }
+
+  /**
+   * A new connection (`arrival`) presented this session's token, after `received` frames: the
+   * session carries on over its transport. The client gets how many of its frames were read, a new
+   * token, and every frame it missed, in order; the connection it had, if it still looked alive,
+   * closes with \`replaced\`. A client that missed more than the log holds ends the session with
+   * \`replay-unavailable\`.
+   */
+  resumeOver(arrival: ServerSession, received: number, rest: Message[]): void {
+    const missed = this.log!.since(received)
+    const pipe = arrival.giveUp(this)
+    const old = this.pipe
+    this.pipe = pipe
+    this.decoder = arrival.decoder
+    this.remoteAddress = pipe.remoteAddress
+    this.transport = pipe.kind
+    this.request = pipe.request
+    this.lastSeen = this.lastWrite = this.host.options.clock.now()
+    this.tokens = this.host.options.maxMessagesPerSecond
+    if (this.outbound.bytes > 0) this.outbound.take()
+    // Reading went on the old connection's way; the new one starts flowing, unless the game is full.
+    const waitingForGame = (this.paused & PAUSED_GAME) !== 0
+    this.paused = 0
+    if (waitingForGame) this.pause(PAUSED_GAME)
+    old?.destroy('replaced')
+    if (missed === null) return this.actor.send(REPLAY_UNAVAILABLE)
+    this.appendUnchecked(encodeMessage(resumedFrame(this.read)))
+    this.appendUnchecked(encodeMessage(tokenFrame(this.host.issueToken(this))))
+    // The replay fits: the log is the part of maxBufferedBytes the outbound limit leaves free.
+    for (const frame of missed) this.appendUnchecked(frame)
+    this.actor.send(RESUMED)
+    if (rest.length > 0 && this.closeReason === null) {
+      this.read += countable(rest)
+      this.deliver(rest)
+    }
+  }
+
+  /** This connection presented a resume token that opens no session. */
+  refuse(): void {
+    this.actor.send(REFUSED)
+  }
+
+  /** Hands this connection's transport to `session`, which it resumed; this connection ends here. */
+  private giveUp(session: ServerSession): Transport {
+    const pipe = this.pipe!
+    this.pipe = null
+    pipe.rebind(session)
+    this.actor.send(HANDED_OVER)
+    return pipe
+  }
+
+  private appendUnchecked(frame: Buffer): void {
+    if (this.outbound.bytes === 0) {
+      this.lastWrite = this.host.options.clock.now()
+      this.host.scheduleFlush(this)
+    }
+    this.outbound.append(frame)
   }
 
   toJSON(): { id: string; transport: TransportKind; remoteAddress: string; userId: UserId | undefined } {
@@ -267,8 +432,23 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   private deliver(frames: Message[]): void {
     const snapshot = this.actor.getSnapshot()
+    if (!this.announced) {
+      // With resume, a connection is a new session only once its first frame is not a RESUME.
+      const at = frames.findIndex((frame) => frame.id !== HEARTBEAT_ID)
+      if (at < 0) return
+      const first = frames[at]!
+      if (first.id === RESUME_CONTROL_IDS.RESUME) {
+        const resume = parseResume(first.data)
+        if (resume === null) return this.refuse()
+        return this.host.resume(this, resume.token, resume.received, frames.slice(at + 1))
+      }
+      this.announced = true
+      this.host.announce(this)
+    }
     if (snapshot.hasTag('live')) {
-      if (snapshot.hasTag('awaitingFrame')) this.actor.send({ type: 'frame.received', frame: frames[0]! })
+      // A GOODBYE first says only that the peer is leaving, not that it is still there.
+      const leaving = this.log !== null && frames[0]!.id === RESUME_CONTROL_IDS.GOODBYE
+      if (snapshot.hasTag('awaitingFrame') && !leaving) this.actor.send({ type: 'frame.received', frame: frames[0]! })
       return this.toGame(frames)
     }
     if (!snapshot.hasTag('awaitingFrame')) {
@@ -288,9 +468,15 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   private toGame(frames: Message[]): void {
     const game = this.host.game
+    const resume = this.log !== null
     for (let i = 0; i < frames.length && this.closeReason === null; i++) {
       const frame = frames[i]!
-      if (frame.id !== HEARTBEAT_ID) game.message(this, frame)
+      if (frame.id === HEARTBEAT_ID) continue
+      if (resume && isResumeControlId(frame.id)) {
+        if (frame.id === RESUME_CONTROL_IDS.GOODBYE) this.actor.send(GOODBYE)
+        continue
+      }
+      game.message(this, frame)
     }
     // Input must not outrun the game: stop reading, and TCP pushes back on the sender.
     if (game.full && this.closeReason === null) {
@@ -303,13 +489,24 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     const before = this.paused
     this.paused |= reason
     // Waiting for verify alone, the peer may still be heard closing; any other reason stops reading.
-    if (before === 0) this.pipe.pause(reason === PAUSED_VERIFY)
-    else if (before === PAUSED_VERIFY && reason !== PAUSED_VERIFY) this.pipe.pause(false)
+    if (before === 0) this.pipe?.pause(reason === PAUSED_VERIFY)
+    else if (before === PAUSED_VERIFY && reason !== PAUSED_VERIFY) this.pipe?.pause(false)
   }
 
   private resume(reason: number): void {
     if ((this.paused & reason) === 0) return
     this.paused &= ~reason
-    if (this.paused === 0 && this.closeReason === null) this.pipe.resume()
+    if (this.paused === 0 && this.closeReason === null) this.pipe?.resume()
   }
+}
+
+/** Frames that count toward what the client sent: all but heartbeats and resume control frames. */
+function countable(frames: readonly Message[]): number {
+  let n = 0
+  for (const frame of frames) if (frame.id !== HEARTBEAT_ID && !isResumeControlId(frame.id)) n++
+  return n
+}
+
+function encodeMessage(message: Message): Buffer {
+  return encodeFrame(message.id, message.data)
 }

@@ -37,6 +37,8 @@ const integerOptions: [option: string, set: (value: unknown) => object, expected
   ['handlerTimeout', (value) => ({ handlerTimeout: value }), POSITIVE, [0, -1, MAX + 1, ...NOT_INTEGERS]],
   ['maxPendingMessages', (value) => ({ maxPendingMessages: value }), POSITIVE, [0, -1, MAX + 1, ...NOT_INTEGERS]],
   ['maxMessagesPerSecond', (value) => ({ maxMessagesPerSecond: value }), `0 (off) or an integer from 1 to ${MAX}`, [-1, -0.5, MAX + 1, ...NOT_INTEGERS]],
+  ['resume.grace', (value) => ({ resume: { grace: value } }), POSITIVE, [0, -1, MAX + 1, ...NOT_INTEGERS]],
+  ['resume.replayBytes', (value) => ({ resume: { grace: 1, replayBytes: value } }), POSITIVE, [0, -1, MAX + 1, ...NOT_INTEGERS]],
 ]
 
 describe('resolveOptions', () => {
@@ -57,6 +59,7 @@ describe('resolveOptions', () => {
       clock: systemClock,
       inspect: undefined,
       inspectPayloads: false,
+      resume: null,
     })
     expect(resolveOptions({})).toEqual(resolved)
     expect(DEFAULTS).toMatchObject({ heartbeatInterval: 5_000, heartbeatTimeout: 30_000, maxMessagesPerSecond: 0, inspectPayloads: false })
@@ -107,6 +110,19 @@ describe('resolveOptions', () => {
     expect(error.code).toBe('invalid-option')
     expect(error.option).toBe(option)
     expect(error.message).toBe(`Expected \`${option}\` to be ${expected}, got ${shown(value)}`)
+  })
+
+  it('resume: a grace, a replay buffer inside maxBufferedBytes (64 KiB, or half of a smaller one), and the handshake on', () => {
+    expect(resolveOptions({ resume: { grace: 5_000 } }).resume).toEqual({ grace: 5_000, replayBytes: 65_536 })
+    expect(resolveOptions({ resume: { grace: 5_000 }, maxBufferedBytes: 1_000 }).resume).toEqual({ grace: 5_000, replayBytes: 500 })
+    expect(resolveOptions({ resume: { grace: 1, replayBytes: 10 } }).resume).toEqual({ grace: 1, replayBytes: 10 })
+    const tooBig = rejection({ resume: { grace: 1, replayBytes: 1_000 }, maxBufferedBytes: 1_000 })
+    expect(tooBig.option).toBe('resume.replayBytes')
+    expect(tooBig.message).toBe('Expected `resume.replayBytes` to be below `maxBufferedBytes` (1000), of which it is a part, got `1000`')
+    const off = rejection({ resume: { grace: 1 }, handshake: false })
+    expect(off.option).toBe('handshake')
+    expect(off.message).toBe('Expected `handshake` to be on with `resume`: a resuming client presents its token as its first frame')
+    expect(rejection({ resume: 5_000 }).message).toBe('Expected `resume` to be an object with `grace`, got `5000`')
   })
 
   it('wraps the inspector so that payload bytes are left out, unless inspectPayloads', () => {

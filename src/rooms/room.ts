@@ -1,6 +1,6 @@
 import { type Actor, type AnyStateMachine, createActor, type EventObject, type Snapshot, type StateValue } from 'xstate'
 import type { LeaveReason, PlayerId, RoomEmitted, RoomEvent, RoomInput } from '../../machines/room.js'
-import { type SeatMachine, seatMachine } from '../../machines/seat.js'
+import { type SeatEvent, type SeatMachine, seatMachine } from '../../machines/seat.js'
 import type { CloseReason } from '../errors.js'
 import { RoomError } from '../errors.js'
 import type { Clock, Inspect } from '../options.js'
@@ -173,6 +173,24 @@ export class Room {
     const seat = this.seats.get(player)
     if (seat === undefined || !seat.actor.getSnapshot().hasTag('seated') || !this.type.accepts(message)) return false
     this.deliver({ type: 'player.message', player, message })
+    return true
+  }
+
+  /** The player's connection was lost (with `resume`): a seated player's seat is dropped, and the room hears it. */
+  dropped(player: PlayerId): boolean {
+    return this.moveSeat(player, 'seated', { type: 'seat.drop' }, { type: 'player.dropped', player })
+  }
+
+  /** The player resumed: a dropped seat is seated again, and the room hears it. */
+  resumed(player: PlayerId): boolean {
+    return this.moveSeat(player, 'dropped', { type: 'seat.resume' }, { type: 'player.resumed', player })
+  }
+
+  private moveSeat(player: PlayerId, from: 'seated' | 'dropped', event: SeatEvent, heard: RoomEvent): boolean {
+    const seat = this.seats.get(player)
+    if (this.closed || seat === undefined || seat.actor.getSnapshot().value !== from) return false
+    seat.actor.send(event)
+    this.deliver(heard)
     return true
   }
 

@@ -178,6 +178,16 @@ export class RoomRegistry implements Rooms, MessageRouter, RoomHost {
     this.leaveAll(session.id, undefined, error.code)
   }
 
+  /** The session lost its connection and waits to resume: its rooms hear `player.dropped`. */
+  dropped(session: Session): void {
+    for (const room of [...(this.memberships.get(session.id) ?? [])]) room.dropped(session.id)
+  }
+
+  /** The session resumed: its rooms hear `player.resumed`. */
+  resumed(session: Session): void {
+    for (const room of [...(this.memberships.get(session.id) ?? [])]) room.resumed(session.id)
+  }
+
   // --- RoomHost --------------------------------------------------------------------------------
 
   disposed(room: Room): void {

@@ -66,20 +66,20 @@ export function roomModel(machine: AnyStateMachine, options: RoomModelOptions): 
   const logic = {
     getInitialSnapshot: (scope: unknown, given: unknown): SeatedSnapshot => ({
       room: restore === undefined ? machine.getInitialSnapshot(scope as never, given) : machine.resolveState(restore.snapshot as never),
-      seated: [],
+      ...NO_SEATS,
     }),
     transition: (state: SeatedSnapshot, event: RoomEvent, scope: unknown): SeatedSnapshot => ({
       room: machine.transition(state.room, event, scope as never),
-      seated: seatedAfter(state.seated, event),
+      ...seatsAfter(state, event),
     }),
   }
-  const key = (state: SeatedSnapshot) => JSON.stringify([view(state.room), state.room.status, state.seated])
+  const key = (state: SeatedSnapshot) => JSON.stringify([view(state.room), state.room.status, state.seated, state.dropped])
   const paths = getShortestPaths(logic as never, {
     input,
     events: (state: SeatedSnapshot) =>
       state.room.status !== 'active'
         ? []
-        : events.filter((event) => state.room.can(event) && delivers(state.seated, event, maxPlayers) && (allow?.(state.room, event) ?? true)),
+        : events.filter((event) => state.room.can(event) && delivers(state, event, maxPlayers) && (allow?.(state.room, event) ?? true)),
     serializeState: (state: SeatedSnapshot, event: unknown, previous: SeatedSnapshot | undefined) =>
       JSON.stringify([key(state), event ?? null, previous ? key(previous) : null]),
   } as never) as unknown as RoomPath[]
@@ -87,11 +87,11 @@ export function roomModel(machine: AnyStateMachine, options: RoomModelOptions): 
   // another path through the same view: each path's states are worked out again from its events.
   const start: AnyMachineSnapshot = restore === undefined ? initialTransition(machine, input)[0] : machine.resolveState(restore.snapshot as never)
   const replayable = paths.flatMap((path) => {
-    const steps: { event: RoomEvent; state: SeatedSnapshot }[] = [{ event: path.steps[0]!.event, state: { room: start, seated: [] } }]
+    const steps: { event: RoomEvent; state: SeatedSnapshot }[] = [{ event: path.steps[0]!.event, state: { room: start, ...NO_SEATS } }]
     for (const { event } of path.steps.slice(1)) {
       const before = steps.at(-1)!.state
-      if (before.room.status !== 'active' || !before.room.can(event) || !delivers(before.seated, event, maxPlayers)) return []
-      steps.push({ event, state: { room: transition(machine, before.room, event)[0], seated: seatedAfter(before.seated, event) } })
+      if (before.room.status !== 'active' || !before.room.can(event) || !delivers(before, event, maxPlayers)) return []
+      steps.push({ event, state: { room: transition(machine, before.room, event)[0], ...seatsAfter(before, event) } })
     }
     return [{ steps }]
   })
@@ -120,11 +120,18 @@ export function roomModel(machine: AnyStateMachine, options: RoomModelOptions): 
 }
 
 /** A state of the graph: the room machine's snapshot and who is seated. */
-export interface SeatedSnapshot {
+export interface SeatedSnapshot extends Seats {
   readonly room: AnyMachineSnapshot
+}
+
+interface Seats {
   /** Who is seated, sorted. */
   readonly seated: readonly string[]
+  /** Whose seat is dropped (a lost connection, with the server's `resume`), sorted. */
+  readonly dropped: readonly string[]
 }
+
+const NO_SEATS: Seats = { seated: [], dropped: [] }
 
 export interface RoomPath {
   readonly steps: readonly { readonly event: RoomEvent; readonly state: SeatedSnapshot }[]
@@ -147,27 +154,50 @@ function apply(room: RoomTester, event: RoomEvent, where: () => string): void {
     case 'player.left':
       if (!room.leave(event.player, event.reason)) throw new Error(`${where()}: ${event.player} is not in the room`)
       return
+    case 'player.dropped':
+      if (!room.drop(event.player)) throw new Error(`${where()}: ${event.player} is not seated`)
+      return
+    case 'player.resumed':
+      if (!room.resume(event.player)) throw new Error(`${where()}: ${event.player} was not dropped`)
+      return
     case 'room.tick':
       room.tick(event.elapsed)
       return
   }
 }
 
-/** Who is seated after `event`. */
-function seatedAfter(seated: readonly string[], event: RoomEvent): readonly string[] {
-  if (event.type === 'player.joined') return [...seated, event.player].sort()
-  if (event.type === 'player.left') return seated.filter((player) => player !== event.player)
-  return seated
-}
-
-/** What zerostate's seats let through: messages and leaves of seated players, joins of others while there is room. */
-function delivers(seated: readonly string[], event: RoomEvent, maxPlayers: number): boolean {
+/** Who is seated and who dropped after `event`. */
+function seatsAfter({ seated, dropped }: Seats, event: RoomEvent): Seats {
+  const without = (players: readonly string[]) => players.filter((player) => player !== (event as { player?: string }).player)
   switch (event.type) {
     case 'player.joined':
-      return !seated.includes(event.player) && seated.length < maxPlayers
-    case 'player.message':
+      return { seated: [...seated, event.player].sort(), dropped }
     case 'player.left':
+      return { seated: without(seated), dropped: without(dropped) }
+    case 'player.dropped':
+      return { seated: without(seated), dropped: [...dropped, event.player].sort() }
+    case 'player.resumed':
+      return { seated: [...seated, event.player].sort(), dropped: without(dropped) }
+    default:
+      return { seated, dropped }
+  }
+}
+
+/**
+ * What zerostate's seats let through: messages and drops of seated players, resumes of dropped
+ * ones, leaves of either, and joins of others while there is a seat.
+ */
+function delivers({ seated, dropped }: Seats, event: RoomEvent, maxPlayers: number): boolean {
+  switch (event.type) {
+    case 'player.joined':
+      return !seated.includes(event.player) && !dropped.includes(event.player) && seated.length + dropped.length < maxPlayers
+    case 'player.message':
+    case 'player.dropped':
       return seated.includes(event.player)
+    case 'player.resumed':
+      return dropped.includes(event.player)
+    case 'player.left':
+      return seated.includes(event.player) || dropped.includes(event.player)
     case 'room.tick':
       return true
   }

@@ -36,6 +36,10 @@ export interface RoomTester<TMachine extends AnyStateMachine = AnyStateMachine> 
   join(player: PlayerId, join?: { userId?: UserId; options?: Readonly<Record<string, unknown>> }): void
   /** A frame from a player; false when the room did not take it (not seated, or not accepted). */
   message(player: PlayerId, message: Message): boolean
+  /** The player's connection is lost (a server with `resume`): the room hears `player.dropped`; false if the player was not seated. */
+  drop(player: PlayerId): boolean
+  /** The dropped player resumes: the room hears `player.resumed`; false if the player was not dropped. */
+  resume(player: PlayerId): boolean
   /** The player goes, with `reason` (a close reason for a disconnect). */
   leave(player: PlayerId, reason?: LeaveReason): boolean
   /** Advances the clock by `ms`, delivering the ticks that fall due. */
@@ -136,6 +140,14 @@ class Tester<TMachine extends AnyStateMachine> implements RoomTester<TMachine>, 
 
   message(player: PlayerId, message: Message): boolean {
     return this.room.message(player, message)
+  }
+
+  drop(player: PlayerId): boolean {
+    return this.room.dropped(player)
+  }
+
+  resume(player: PlayerId): boolean {
+    return this.room.resumed(player)
   }
 
   leave(player: PlayerId, reason: LeaveReason = 'left'): boolean {

@@ -25,6 +25,9 @@ export const WEBSOCKET_CLOSE_CODES: Readonly<Record<CloseReason, number>> = Obje
   'text-message': 1003,
   'message-too-large': 1009,
   'websocket-error': 1002,
+  replaced: 4006,
+  'resume-refused': 4007,
+  'replay-unavailable': 4008,
 })
 
 const REASONS: ReadonlySet<string> = new Set(CLOSE_REASONS)

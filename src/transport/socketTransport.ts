@@ -107,4 +107,8 @@ export class SocketTransport implements Transport {
     this.socket[kSink] = null
     this.socket.destroy()
   }
+
+  rebind(sink: TransportSink): void {
+    this.socket[kSink] = sink
+  }
 }

@@ -39,6 +39,8 @@ export interface Transport {
   end(reason: CloseReason): void
   /** Closes now, discarding what is queued; tells the peer `reason` where the transport still can. */
   destroy(reason: CloseReason): void
+  /** From now on reports to `sink`: a resumed session takes over the connection that presented its token. */
+  rebind(sink: TransportSink): void
 }
 
 export type { TransportCloseReason } from '../../machines/closeReason.js'

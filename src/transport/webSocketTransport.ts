@@ -132,6 +132,10 @@ export class WebSocketTransport implements Transport {
     }
   }
 
+  rebind(sink: TransportSink): void {
+    this.sink = sink
+  }
+
   /** A binary message arrived. */
   received(chunk: Buffer): void {
     const held = this.held

@@ -13,6 +13,7 @@ import type { Message } from '../../src/protocol/message.js'
 import { createServer } from '../../src/server.js'
 import type { Session } from '../../src/session.js'
 import { WEBSOCKET_CLOSE_CODES } from '../../src/transport/closeCodes.js'
+import { isResumeControlId, RESUME_CONTROL_IDS, resumeFrame } from '../../src/resume/resumeControl.js'
 import { badFrame, frame } from '../helpers/frames.js'
 import { type Peer, TRANSPORTS, type TransportKind } from '../helpers/peer.js'
 import { RawPeer } from '../helpers/rawPeer.js'
@@ -63,6 +64,9 @@ async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
       activate: () => void calls.push('activate'),
       probe: () => void calls.push('probe'),
       release: ({ context }) => void calls.push(`release:${context.reason}`),
+      detach: () => void calls.push('detach'),
+      reattach: () => void calls.push('reattach'),
+      handOver: () => void calls.push('handOver'),
     },
     actors: {
       verify: fromPromise<boolean, VerifyInput>(({ self }) => new Promise((resolve, reject) => invoked.set(self.id, { resolve, reject }))),
@@ -87,7 +91,8 @@ async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
     expectState(actor.getSnapshot(), steps[i]!.state, () => where(i))
   }
   // The injected actions ran as the path says: one probe per entry into heartbeatMissed, one
-  // activate per arrival in active from the handshake, one release with the reason at the end.
+  // activate per arrival in active from the handshake, a detach per entry into detached and a
+  // reattach per way out of it into active, one release with the reason (or a hand-over) at the end.
   const states = steps.map((step) => step.state)
   const expected: string[] = []
   for (let i = 0; i < states.length; i++) {
@@ -96,7 +101,10 @@ async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
     const current = flat(states[i]!)
     if (current === 'active' && previous === 'handshake') expected.push('activate')
     if (current === 'heartbeatMissed' && previous !== 'heartbeatMissed') expected.push('probe')
+    if (current === 'detached' && previous !== 'detached') expected.push('detach')
+    if (current === 'active' && previous === 'detached') expected.push('reattach')
     if (current === 'closed' && previous !== 'closed') expected.push(`release:${(states[i]!.context as { reason: string }).reason}`)
+    if (current === 'handedOver' && previous !== 'handedOver') expected.push('handOver')
   }
   expect(calls, `${describePath(path)}: injected actions`).toEqual(expected)
   actor.stop()
@@ -106,7 +114,7 @@ async function replayPure(path: Path, input: ConnectionInput): Promise<void> {
 describe('connection machine: generated paths on the pure machine', () => {
   for (const config of CONFIGS) {
     const paths = purePaths(config)
-    it(`${config.name}: ${paths.length} paths (edge tour, simple paths, walks of up to 10 events)`, async () => {
+    it(`${config.name}: ${paths.length} paths (edge tour, simple paths, walks of up to ${config.walkDepth} events)`, async () => {
       for (const path of paths) await replayPure(path, config.input)
     })
   }
@@ -126,6 +134,8 @@ const SWEEP = Math.max(1, Math.floor(Math.min(HEARTBEAT.interval, HEARTBEAT.time
 /** Frames per second before `rate-limited`; a path sends far fewer, a flood far more. */
 const RATE = 8
 const MAX_BUFFERED = 256
+/** How long a detached session waits, with resume on. */
+const GRACE = 2_000
 
 /** Each transport's run: its own coverage, measured apart, and the paths it replayed. */
 const runs: Record<TransportKind, { coverage: Coverage; pathsRun: number }> = {
@@ -151,7 +161,34 @@ function verifyHook(_session: Session, message: Message): boolean | Promise<bool
 }
 
 /** Close reasons after which the server ends a TCP connection with a FIN after flushing (not abrupt). */
-const GRACEFUL: ReadonlySet<CloseReason> = new Set(['handshake-timeout', 'handshake-rejected', 'frame-too-small', 'frame-too-large', 'bad-checksum', 'kicked', 'server-stopping'])
+const GRACEFUL: ReadonlySet<CloseReason> = new Set([
+  'handshake-timeout',
+  'handshake-rejected',
+  'frame-too-small',
+  'frame-too-large',
+  'bad-checksum',
+  'kicked',
+  'server-stopping',
+  'resume-refused',
+  'replay-unavailable',
+])
+
+const { TOKEN, RESUMED, GOODBYE } = RESUME_CONTROL_IDS
+
+/** Frames that count toward a resume: all but heartbeats and resume control frames. */
+function countedFrames(peer: Peer): number {
+  return peer.frames.filter((f) => f.id !== 0 && !isResumeControlId(f.id)).length
+}
+
+/** The last resume token the peer received. */
+function lastToken(peer: Peer): Uint8Array | undefined {
+  return peer.frames.filter((f) => f.id === TOKEN).at(-1)?.data
+}
+
+function resumeBytes(token: Uint8Array, received: number): Buffer {
+  const message = resumeFrame(token, received)
+  return frame(message.id, message.data)
+}
 
 /** Replays one path on a real server; its peer comes in over `transport`. */
 async function replayReal(transport: TransportKind, config: Config, path: Path): Promise<void> {
@@ -170,6 +207,7 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
     verify: config.input.verify ? verifyHook : undefined,
     maxBufferedBytes: MAX_BUFFERED,
     maxMessagesPerSecond: RATE,
+    resume: config.input.resume ? { grace: GRACE } : undefined,
     inspect: (event) => {
       log.observe(event)
       run.coverage.observe(event)
@@ -179,14 +217,21 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
   server.onDisconnect((session, error) => void disconnects.push({ session, error }))
   server.onError((error) => void errors.push(error))
   let stopping: Promise<void> | null = null
-  let peer: Peer | null = null
+  const peers: Peer[] = []
   try {
     const address = await server.listen({ host: '127.0.0.1', port: 0, webSocket: transport === 'websocket' ? { port: 0 } : false })
+    const openPeer = async (): Promise<Peer> => {
+      const opened = transport === 'tcp' ? await RawPeer.open(address.port) : await RawWebSocketPeer.open(address.webSocket!.url)
+      peers.push(opened)
+      return opened
+    }
     const acceptedAt = clock.now()
-    peer = transport === 'tcp' ? await RawPeer.open(address.port) : await RawWebSocketPeer.open(address.webSocket!.url)
-    const client = peer
-    await waitFor(() => connects.length === 1, { message: 'onConnect for the peer' })
-    const session = connects[0]!
+    /** The peer whose connection carries the session: a resume moves it to a new one. */
+    let client = await openPeer()
+    // With resume the game hears of a session only at its first frame: find it by its actor.
+    await waitFor(() => log.ids().some((id) => id.startsWith('session:')), { message: 'a session actor for the peer' })
+    const session = server.session(log.ids().find((id) => id.startsWith('session:'))!.slice('session:'.length))!
+    if (!config.input.resume) await waitFor(() => connects[0] === session, { message: 'onConnect for the peer' })
     const records = () => log.of(`session:${session.id}`)
     const where = (i: number) => `${config.name}: ${describePath(path)} [step ${i}: ${describeEvent(steps[i]!.event)}]\nactor log:\n${showLog(records())}`
 
@@ -218,10 +263,19 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
       const next = steps[i + 1]?.event
       // XState's internal events (delays, invokes) are not in the machine's event type.
       const type: string = event.type
+      /** A new connection presents the session's token, and says it received `received` frames. */
+      const resumeOnNewPeer = async (received: (carrier: Peer) => number): Promise<void> => {
+        const carrier = client
+        await waitFor(() => lastToken(carrier) !== undefined, { message: 'the session has a token' })
+        client = await openPeer()
+        await client.write(resumeBytes(lastToken(carrier)!, received(carrier)))
+      }
       switch (event.type) {
         case 'frame.received': {
           if (!isVerifying(steps[i]!.state)) {
             await client.write(frame(1, 'hello'))
+            // Activated with resume on, the session sends its token: a later step may need it.
+            if (config.input.resume && flat(from) === 'handshake') await waitFor(() => lastToken(client) !== undefined, { message: 'a TOKEN' })
             return 1
           }
           const credential = frame(1, verdict(next))
@@ -268,7 +322,35 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
         case 'heartbeat.timeout':
           // From active in one jump (one sweep sees the whole silence); from heartbeatMissed by sweeps.
           if (flat(from) === 'active') clock.increment(HEARTBEAT.timeout)
-          else await sweepUntil(() => session.state === 'closed', HEARTBEAT.timeout / SWEEP + 2, 'heartbeat-timeout')
+          else await sweepUntil(() => session.state !== 'heartbeatMissed', HEARTBEAT.timeout / SWEEP + 2, 'heartbeat-timeout')
+          return 1
+        case 'session.resumed': {
+          // From detached, or a takeover while the old connection still looks alive.
+          await resumeOnNewPeer(countedFrames)
+          const resumed = client
+          await waitFor(() => resumed.frames.some((f) => f.id === RESUMED) && lastToken(resumed) !== undefined, { message: 'RESUMED and a new token' })
+          return 1
+        }
+        case 'replay.unavailable':
+          // A count past what the server sent: no replay can make that up.
+          await resumeOnNewPeer((carrier) => countedFrames(carrier) + 1)
+          return 1
+        case 'resume.expired':
+          await sweepUntil(() => session.state === 'closed', GRACE / SWEEP + 2, 'resume-expired')
+          return 1
+        case 'resume.refused':
+          await client.write(resumeBytes(Buffer.alloc(16, 0xab), 0))
+          return 1
+        case 'resume.handedOver': {
+          // Another session, whose token this connection presents.
+          const other = await openPeer()
+          await other.write(frame(1, 'hello'))
+          await waitFor(() => lastToken(other) !== undefined, { message: "the other session's token" })
+          await client.write(resumeBytes(lastToken(other)!, countedFrames(other)))
+          return 1
+        }
+        case 'peer.goodbye':
+          await client.write(frame(GOODBYE))
           return 1
       }
       throw new Error(`no real cause for ${type} over ${transport}: add one to the model test`)
@@ -290,14 +372,23 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
 
     const final = path.state
     const visitedMissed = steps.some((step) => flat(step.state) === 'heartbeatMissed')
+    // With resume the game hears of a session at its first frame: one that resumed another, or
+    // never sent one, is never a session to it.
+    const announced = !config.input.resume || steps.some((step) => step.event.type === 'frame.received')
+    /** Closed while detached: no connection was left to tell. */
+    const closedDetached = steps.length > 1 && flat(steps[steps.length - 2]!.state) === 'detached'
     if (flat(final) === 'closed') {
       const reason = (final.context as { reason: CloseReason }).reason
-      await waitFor(() => disconnects.length === 1, { message: () => 'onDisconnect' })
-      expect(disconnects[0]!.error.code, 'the reason onDisconnect received').toBe(reason)
-      expect(disconnects[0]!.session).toBe(session)
+      if (announced) {
+        await waitFor(() => disconnects.length === 1, { message: () => 'onDisconnect' })
+        expect(disconnects[0]!.error.code, 'the reason onDisconnect received').toBe(reason)
+        expect(disconnects[0]!.session).toBe(session)
+      }
       await waitFor(() => client.closed, { message: () => `the peer sees the connection closed (${reason})` })
       const byPeer = reason === 'client-closed' || reason === 'reset'
-      if (client instanceof RawPeer) {
+      if (closedDetached || steps.at(-1)!.event.type === 'peer.goodbye') {
+        // Lost before the session ended, or said goodbye and was let go: nothing more to tell it.
+      } else if (client instanceof RawPeer) {
         if (GRACEFUL.has(reason)) expect(client.ending, `${reason}: the server ends with a FIN`).toBe('server-fin')
         if (byPeer) expect(client.ending).toBe('client')
       } else if (client instanceof RawWebSocketPeer) {
@@ -307,21 +398,23 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
       }
     } else {
       expect(disconnects, 'no onDisconnect for an open session').toEqual([])
-      expect(client.closed, 'the peer is still connected').toBe(false)
+      // Detached, the peer is gone; any other open session's peer is still connected.
+      expect(client.closed, 'the peer is connected unless the session is detached').toBe(flat(final) === 'detached')
     }
-    await waitFor(() => !visitedMissed || client.frames.some((f) => f.id === 0), { message: () => 'a heartbeat probe reached the peer' })
-    const heartbeats = client.frames.filter((f) => f.id === 0)
+    const frames = peers.flatMap((p) => p.frames)
+    await waitFor(() => !visitedMissed || peers.some((p) => p.frames.some((f) => f.id === 0)), { message: () => 'a heartbeat probe reached the peer' })
+    const heartbeats = frames.filter((f) => f.id === 0)
     if (visitedMissed) expect(heartbeats.length, 'heartbeat probes (12-byte frames, id 0)').toBeGreaterThan(0)
     for (const heartbeat of heartbeats) expect(heartbeat.data.length).toBe(0)
     expect(
-      client.frames.some((f) => f.data.length === 1024),
+      frames.some((f) => f.data.length === 1024),
       'the message that overflowed was never written',
     ).toBe(false)
     expect(errors, 'no handler errors').toEqual([])
-    expect(client.wellFormed, 'every byte the server sent is a well-formed frame with a right checksum').toBe(true)
+    for (const p of peers) expect(p.wellFormed, 'every byte the server sent is a well-formed frame with a right checksum').toBe(true)
     run.pathsRun++
   } finally {
-    peer?.destroy()
+    for (const p of peers) p.destroy()
     await (stopping ?? server.stop())
   }
 }

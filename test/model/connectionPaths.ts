@@ -24,26 +24,34 @@ const EVENTS = modelEvents(connectionMachine, {
 export interface Config {
   name: string
   input: ConnectionInput
+  /** Walks of up to this many events join the pure runs' paths. */
+  walkDepth: number
 }
 
-/** Together these reach every state and transition: zero's mode, a plain handshake, a verified one. */
+/** Together these reach every state and transition: zero's mode, a plain handshake, a verified one, resume on. */
 export const CONFIGS: readonly Config[] = [
-  { name: 'handshake off', input: { sessionId: 'model', handshake: false } },
-  { name: 'handshake', input: { sessionId: 'model', handshake: true, verify: false } },
-  { name: 'handshake + verify', input: { sessionId: 'model', handshake: true, verify: true } },
+  { name: 'handshake off', input: { sessionId: 'model', handshake: false }, walkDepth: 10 },
+  { name: 'handshake', input: { sessionId: 'model', handshake: true, verify: false }, walkDepth: 10 },
+  { name: 'handshake + verify', input: { sessionId: 'model', handshake: true, verify: true }, walkDepth: 10 },
+  // Resume's twelve more events make walks of 10 some 150,000 paths: 5 keeps the run to seconds.
+  { name: 'handshake + resume', input: { sessionId: 'model', handshake: true, verify: false, resume: true }, walkDepth: 5 },
 ]
 
-export const modelOf = (input: ConnectionInput): ModelOptions<Machine> => ({ input, events: EVENTS })
+/** Events only a server with `resume` produces: its control frames, and its grace. */
+const RESUME_EVENTS: ReadonlySet<string> = new Set(['peer.goodbye', 'session.resumed', 'resume.expired', 'replay.unavailable', 'resume.refused', 'resume.handedOver'])
+
+export const modelOf = (input: ConnectionInput): ModelOptions<Machine> => ({
+  input,
+  events: EVENTS,
+  allow: input.resume === true ? undefined : (_, event) => !RESUME_EVENTS.has(event.type),
+})
 
 export const isVerifying = (snapshot: AnyMachineSnapshot): boolean => snapshot.matches({ handshake: 'verifying' })
-
-/** Walks of up to this many events join the pure runs' paths. */
-export const WALK_DEPTH = 10
 
 /** The pure runs' paths of one configuration: edge tour, simple paths and walks, each once. */
 export function purePaths(config: Config): Path[] {
   const model = modelOf(config.input)
-  return unique([...edgeTour(connectionMachine, model), ...simplePaths(connectionMachine, model), ...walks(connectionMachine, model, WALK_DEPTH)])
+  return unique([...edgeTour(connectionMachine, model), ...simplePaths(connectionMachine, model), ...walks(connectionMachine, model, config.walkDepth)])
 }
 
 /**
