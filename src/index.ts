@@ -10,7 +10,12 @@ export { connectWebSocket } from './webSocketClient.js'
 export type { WebSocketClientOptions, WebSocketCloseEventLike, WebSocketConstructor, WebSocketLike, WebSocketMessageEventLike } from './webSocketClient.js'
 export type { Session, UserId } from './session.js'
 export type { ConnectHandler, DisconnectHandler, ErrorHandler, MessageHandler } from './gameLoop.js'
-export type { Clock, HeartbeatOptions, ServerOptions, VerifyRejection, VerifyResult } from './options.js'
+export type { Clock, HeartbeatOptions, Inspect, ServerOptions, VerifyRejection, VerifyResult } from './options.js'
+export { openFileInspector } from './inspect/fileInspector.js'
+export type { FileInspector, FileInspectorOptions } from './inspect/fileInspector.js'
+export { startRelayInspector } from './inspect/relayInspector.js'
+export type { RelayInspector, RelayTarget } from './inspect/relayInspector.js'
+export type { InspectorRelay } from './inspect/inspectorRelay.js'
 export { DEFAULTS } from './options.js'
 export {
   CLOSE_REASONS,

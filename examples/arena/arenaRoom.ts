@@ -18,13 +18,14 @@ import {
  * (joined, ready, playing, out: see arenaSeats.ts) is in the context and moves with the chart.
  *
  * - lobby: players say Hello (their name) and Ready; once at least `minPlayers` are seated and
- *   all of them are ready, the countdown starts and the room locks.
+ *   all of them are ready, the countdown starts.
  * - countdown: `countdownTicks` ticks; if a ready player leaves and too few are left, back to the
- *   lobby. Who joins now watches the round.
+ *   lobby. The room is never locked: who joins now (until it is full) watches this round and
+ *   plays the next.
  * - playing: every `ticksPerStep` ticks the cycles step (arenaRules.ts) and every player gets a
  *   Step; Turn steers. A crash puts the seat out; when at most one rides, the round is over.
  * - gameOver: the winner (the last one riding, if any) gets a win; after `gameOverTicks`, every
- *   seat is joined again, the room unlocks and the lobby waits for Ready.
+ *   seat is joined again and the lobby waits for Ready.
  *
  * It speaks only by emitting frames (arenaMessages.ts) and reads no clock: time is `room.tick`.
  */
@@ -141,8 +142,6 @@ export function createArenaRoom(overrides: Partial<ArenaSettings> = {}) {
       }),
       resetSeats: assign({ seats: ({ context }) => context.seats.map((seat) => (seat.state === 'playing' || seat.state === 'out' ? moveSeat(seat, 'joined') : seat)) }),
       sendRoom: emit(({ context }) => roomStateOf(context)),
-      lock: emit({ type: 'lock' }),
-      unlock: emit({ type: 'unlock' }),
     },
   }).createMachine({
     id: 'arena',
@@ -155,14 +154,14 @@ export function createArenaRoom(overrides: Partial<ArenaSettings> = {}) {
     },
     states: {
       lobby: {
-        entry: [{ type: 'enter', params: { phase: 'lobby' } }, 'unlock', 'sendRoom'],
+        entry: [{ type: 'enter', params: { phase: 'lobby' } }, 'sendRoom'],
         on: {
           'player.message': { guard: 'readyMessage', actions: ['markReady', 'sendRoom'] },
         },
         always: { guard: 'allReady', target: 'countdown' },
       },
       countdown: {
-        entry: [{ type: 'enter', params: { phase: 'countdown' } }, 'lock', 'sendRoom'],
+        entry: [{ type: 'enter', params: { phase: 'countdown' } }, 'sendRoom'],
         on: { 'room.tick': { actions: 'count' } },
         always: [
           { guard: 'tooFewReady', target: 'lobby' },
