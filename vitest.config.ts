@@ -24,6 +24,8 @@ const summary: Reporter = {
  */
 const RELIABILITY = [
   'test/reliability/**/*.test.ts',
+  'test/arena/browser.test.ts',
+  'test/arena/demo.test.ts',
   'test/bench.smoke.test.ts',
   'test/cli.test.ts',
   'test/inspect.test.ts',

@@ -18,6 +18,8 @@ export interface BotOptions {
   /** The arena's TCP port. */
   port: number
   name: string
+  /** The client's own heartbeat after this much silence; 0: none. @default 2_000 */
+  heartbeatInterval?: number
 }
 
 export interface Bot {
@@ -40,7 +42,7 @@ const OPPOSITE: Readonly<Record<Heading, Heading>> = { up: 'down', down: 'up', l
 const LOOKAHEAD = 120
 
 export async function startBot(options: BotOptions): Promise<Bot> {
-  const client = await connect({ host: options.host ?? '127.0.0.1', port: options.port })
+  const client = await connect({ host: options.host ?? '127.0.0.1', port: options.port, heartbeatInterval: options.heartbeatInterval ?? 2_000 })
   let me = ''
   let mySlot = -1
   let width = 0

@@ -7,9 +7,11 @@
  * Bundled by buildPage.ts into arena.js.
  */
 import { connectWebSocket } from '../../../src/browser.js'
+import type { ArenaHook, CanvasPixels, Change, PanelRow } from './arenaHook.js'
 import { frame, parse } from '../arenaMessages.js'
 import { ConnectionState, Direction, HelloSchema, Phase, ReadySchema, SeatState, TurnSchema, type Player } from '../gen/arena_pb.js'
 
+const BACKGROUND = [0x1b, 0x20, 0x30] as const
 /** One colour per slot. */
 const COLOURS = ['#88c0d0', '#d08770', '#a3be8c', '#b48ead', '#ebcb8b', '#5e81ac', '#bf616a', '#8fbcbb']
 const PHASE_NAMES: Record<Phase, string> = {
@@ -50,7 +52,7 @@ const name = params.get('name') ?? `guest ${Math.floor(Math.random() * 1000)}`
 const heartbeat = params.get('heartbeat')
 
 const canvas = document.getElementById('arena') as HTMLCanvasElement
-const context = canvas.getContext('2d')!
+const context = canvas.getContext('2d', { willReadFrequently: true })!
 const status = document.getElementById('status')!
 const rows = document.querySelector('#players tbody')!
 const changes = document.getElementById('changes')!
@@ -65,6 +67,8 @@ const connections = new Map<string, ConnectionState>()
 /** Occupied cells by slot, and each slot's head and whether it rides. */
 let trails = new Map<number, number[]>()
 let heads = new Map<number, { x: number; y: number; alive: boolean }>()
+/** Steps seen in this round. */
+let steps = 0
 /** What the panel last showed of each player, to list what changed. */
 const shown = new Map<string, { seat: string; connection: string }>()
 
@@ -92,6 +96,7 @@ client.onMessage((raw) => {
       heads = new Map()
       break
     case 'zerostate.arena.v1.Step':
+      steps++
       for (const cycle of message.cycles) {
         const trail = trails.get(cycle.slot) ?? []
         const at = cycle.y * width + cycle.x
@@ -104,6 +109,7 @@ client.onMessage((raw) => {
       if (message.phase === Phase.PLAYING && phase !== Phase.PLAYING) {
         trails = new Map()
         heads = new Map()
+        steps = 0
       }
       phase = message.phase
       players = message.players
@@ -159,13 +165,19 @@ function showPlayers(): void {
     })
     fragment.append(row)
     const before = shown.get(player.id)
-    if (before?.seat !== seat || before?.connection !== connection) {
-      const what = before === undefined ? `${seat}, ${connection}` : before.seat !== seat ? `seat ${seat}` : `connection ${connection}`
-      changes.prepend(Object.assign(document.createElement('li'), { textContent: `${player.name}: ${what}` }))
-      shown.set(player.id, { seat, connection })
-    }
+    if (before?.seat !== seat) logChange(player, 'seat', seat)
+    if (before?.connection !== connection && connection !== '?') logChange(player, 'connection', connection)
+    shown.set(player.id, { seat, connection: connection === '?' ? (before?.connection ?? '?') : connection })
   }
   rows.replaceChildren(fragment)
+}
+
+/** One line at the top of the changes list, which tests read by its data attributes. */
+function logChange(player: Player, what: 'seat' | 'connection', state: string): void {
+  const line = Object.assign(document.createElement('li'), { textContent: `${player.name}: ${what} ${state}` })
+  Object.assign(line.dataset, { player: player.id, what, state })
+  changes.prepend(line)
+  while (changes.childElementCount > 40) changes.lastElementChild!.remove()
 }
 
 function draw(): void {
@@ -207,5 +219,47 @@ addEventListener('keydown', (event) => {
   client.send(frame(TurnSchema, { direction }))
 })
 draw()
-/** For tests and the curious: who this page is. */
-Object.assign(globalThis, { arena: { get me() { return me } } })
+function pixels(): CanvasPixels {
+  const { data } = context.getImageData(0, 0, canvas.width, canvas.height)
+  const trailColours = COLOURS.map((hex) => {
+    const rgb = [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16))
+    // Trails are drawn at 75% over the background.
+    return rgb.map((value, i) => 0.75 * value + 0.25 * BACKGROUND[i]!)
+  })
+  const bySlot = COLOURS.map(() => 0)
+  let drawn = 0
+  for (let i = 0; i < data.length; i += 4) {
+    const pixel = [data[i]!, data[i + 1]!, data[i + 2]!]
+    if (pixel.some((value, c) => value !== BACKGROUND[c])) drawn++
+    trailColours.forEach((colour, slot) => {
+      if (colour.every((value, c) => Math.abs(value - pixel[c]!) < 12)) bySlot[slot]!++
+    })
+  }
+  return { total: data.length / 4, drawn, bySlot }
+}
+
+const hook: ArenaHook = {
+  get me() {
+    return me
+  },
+  get steps() {
+    return steps
+  },
+  get phase() {
+    return document.body.dataset.phase ?? ''
+  },
+  get status() {
+    return status.textContent ?? ''
+  },
+  rows: () =>
+    [...rows.querySelectorAll('tr')].map((row): PanelRow => ({
+      id: row.dataset.player!,
+      name: row.dataset.name!,
+      seat: row.dataset.seat!,
+      connection: row.dataset.connection!,
+      wins: Number(row.lastElementChild!.textContent),
+    })),
+  changes: () => [...changes.querySelectorAll('li')].reverse().map((item): Change => ({ player: item.dataset.player!, what: item.dataset.what as Change['what'], state: item.dataset.state! })),
+  pixels,
+}
+Object.assign(globalThis, { arena: hook })
