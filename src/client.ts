@@ -2,10 +2,11 @@ import { connect as connectSocket, type Socket } from 'node:net'
 import { integerIn, PORT_RANGE } from './options.js'
 import type { ZerostateClient } from './client/zerostateClient.js'
 import { ClientCore } from './client/clientCore.js'
-import { type ClientSettings, type CommonClientOptions, resolveClientSettings } from './client/clientSettings.js'
+import type { ClientPipe, PipeEvents } from './client/clientPipe.js'
+import { type CommonClientOptions, resolveClientSettings } from './client/clientSettings.js'
 
-export type { ClientCloseReason, ZerostateClient } from './client/zerostateClient.js'
-export type { CommonClientOptions } from './client/clientSettings.js'
+export type { ClientCloseReason, ClientStatus, ZerostateClient } from './client/zerostateClient.js'
+export type { ClientResumeOptions, CommonClientOptions } from './client/clientSettings.js'
 
 export interface ClientOptions extends CommonClientOptions {
   /** @default '127.0.0.1' */
@@ -32,56 +33,67 @@ export interface Client extends ZerostateClient {
 export function connect(options: ClientOptions): Promise<Client> {
   const settings = resolveClientSettings(options)
   integerIn('port', options.port, PORT_RANGE)
+  const open = () => openSocket(options.host ?? '127.0.0.1', options.port)
+  // The first connection is made before the client exists: connect() rejects if it fails.
+  return open().then(
+    (socket) => new SocketClient(settings, (events) => new SocketPipe(socket, events), (events) => open().then((next) => new SocketPipe(next, events))),
+  )
+}
+
+/** A TCP connection to `host:port`, once connected; rejects if it fails. */
+function openSocket(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connectSocket({ host: options.host ?? '127.0.0.1', port: options.port, noDelay: true })
+    const socket = connectSocket({ host, port, noDelay: true })
     socket.once('error', reject)
     socket.once('connect', () => {
       socket.off('error', reject)
-      resolve(new SocketClient(socket, settings))
+      resolve(socket)
     })
   })
 }
 
-/** The client core over a `node:net` socket: one tick's frames are one (vectored) write. */
-class SocketClient extends ClientCore implements Client {
-  readonly localPort: number
-  private readonly socket: Socket
+/** One TCP connection under a client: one tick's frames are one (vectored) write. */
+class SocketPipe implements ClientPipe {
+  readonly closed: Promise<void>
 
-  constructor(socket: Socket, settings: ClientSettings) {
-    super(settings)
-    this.socket = socket
-    this.localPort = socket.localPort ?? 0
-    socket.on('data', (chunk: Buffer) => this.deliver(chunk))
-    socket.on('end', () => this.finish('server-closed'))
-    socket.on('error', () => this.finish('reset'))
-    socket.on('close', (hadError) => this.finish(hadError ? 'reset' : 'server-closed'))
+  constructor(
+    readonly socket: Socket,
+    events: PipeEvents,
+  ) {
+    socket.on('data', (chunk: Buffer) => events.data(chunk))
+    socket.on('end', () => events.ended('server-closed'))
+    socket.on('error', () => events.ended('reset'))
+    socket.on('close', (hadError) => events.ended(hadError ? 'reset' : 'server-closed'))
+    this.closed = socket.closed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()))
   }
 
-  reset(): void {
-    if (this.closeReason === null) this.finish('client-closed')
-    this.socket.resetAndDestroy()
-  }
-
-  protected writeFrames(frames: readonly Uint8Array[]): void {
+  write(frames: readonly Uint8Array[]): void {
+    const socket = this.socket
     if (frames.length === 1) {
-      this.socket.write(frames[0]!)
+      socket.write(frames[0]!)
       return
     }
-    this.socket.cork()
-    for (const frame of frames) this.socket.write(frame)
-    this.socket.uncork()
+    socket.cork()
+    for (const frame of frames) socket.write(frame)
+    socket.uncork()
   }
 
-  protected endPipe(): void {
+  end(): void {
     this.socket.end()
   }
 
-  protected abortPipe(): void {
+  abort(): void {
     this.socket.destroy()
   }
+}
 
-  protected pipeClosed(): Promise<void> {
-    if (this.socket.closed) return Promise.resolve()
-    return new Promise((resolve) => this.socket.once('close', () => resolve()))
+/** The client core over TCP, with what only TCP has. */
+class SocketClient extends ClientCore<SocketPipe> implements Client {
+  get localPort(): number {
+    return this.pipe?.socket.localPort ?? 0
+  }
+
+  reset(): void {
+    this.abandon()?.socket.resetAndDestroy()
   }
 }

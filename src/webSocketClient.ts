@@ -1,5 +1,6 @@
 import { ClientCore } from './client/clientCore.js'
-import { type ClientSettings, type CommonClientOptions, resolveClientSettings } from './client/clientSettings.js'
+import type { ClientPipe, PipeEvents } from './client/clientPipe.js'
+import { type CommonClientOptions, resolveClientSettings } from './client/clientSettings.js'
 import { WEBSOCKET_CLOSED, type WebSocketConstructor, type WebSocketLike } from './client/webSocketLike.js'
 import type { ClientCloseReason, ZerostateClient } from './client/zerostateClient.js'
 import { OptionError } from './errors.js'
@@ -50,9 +51,17 @@ export function connectWebSocket(options: WebSocketClientOptions): Promise<Zeros
       'WebSocket',
     )
   }
+  const open = () => openWebSocket(WebSocketClass, url, options.protocols)
+  return open().then(
+    (first) => new ClientCore(settings, (events) => new WebSocketPipe(first, events), (events) => open().then((next) => new WebSocketPipe(next, events))),
+  )
+}
+
+/** An open WebSocket; rejects if the connection fails or the URL is not a WebSocket URL. */
+function openWebSocket(WebSocketClass: WebSocketConstructor, url: string | URL, protocols: string | string[] | undefined): Promise<WebSocketLike> {
   let socket: WebSocketLike
   try {
-    socket = new WebSocketClass(String(url), options.protocols)
+    socket = new WebSocketClass(String(url), protocols)
   } catch (error) {
     // The standard constructor throws a SyntaxError (a DOMException in browsers) for a bad URL.
     if ((error as { name?: unknown } | null)?.name !== 'SyntaxError') throw error
@@ -63,7 +72,7 @@ export function connectWebSocket(options: WebSocketClientOptions): Promise<Zeros
     let opened = false
     socket.addEventListener('open', () => {
       opened = true
-      resolve(new WebSocketClient(socket, settings))
+      resolve(socket)
     })
     // Before 'open', a failed connection reports 'error' then 'close'; both reject (once).
     const failed = (): void => {
@@ -74,25 +83,25 @@ export function connectWebSocket(options: WebSocketClientOptions): Promise<Zeros
   })
 }
 
-/** The client core over a WebSocket: one tick's frames are one binary message. */
-class WebSocketClient extends ClientCore {
-  private readonly socket: WebSocketLike
-  private readonly socketClosed: Promise<void>
+/** One WebSocket under a client: one tick's frames are one binary message. */
+class WebSocketPipe implements ClientPipe {
+  readonly closed: Promise<void>
 
-  constructor(socket: WebSocketLike, settings: ClientSettings) {
-    super(settings)
-    this.socket = socket
+  constructor(
+    private readonly socket: WebSocketLike,
+    events: PipeEvents,
+  ) {
     let resolveClosed!: () => void
-    this.socketClosed = new Promise((resolve) => (resolveClosed = resolve))
+    this.closed = new Promise((resolve) => (resolveClosed = resolve))
     socket.addEventListener('message', (event) => {
       const data = event.data
-      if (data instanceof ArrayBuffer) this.deliver(new Uint8Array(data))
-      else if (ArrayBuffer.isView(data)) this.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+      if (data instanceof ArrayBuffer) events.data(new Uint8Array(data))
+      else if (ArrayBuffer.isView(data)) events.data(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
       // zero frames travel in binary messages only; a text message is not zerostate speaking.
-      else this.fail('text-message')
+      else events.invalid('text-message')
     })
     socket.addEventListener('close', (event) => {
-      this.finish(closeReasonOf(event.reason) ?? (event.code === ABNORMAL_CLOSURE ? 'reset' : 'server-closed'))
+      events.ended(closeReasonOf(event.reason) ?? (event.code === ABNORMAL_CLOSURE ? 'reset' : 'server-closed'))
       resolveClosed()
     })
     // Every error is followed by a close event, which says how it ended; a listener must exist
@@ -101,20 +110,16 @@ class WebSocketClient extends ClientCore {
     if (socket.readyState === WEBSOCKET_CLOSED) resolveClosed()
   }
 
-  protected writeFrames(frames: readonly Uint8Array[], byteLength: number): void {
+  write(frames: readonly Uint8Array[], byteLength: number): void {
     this.socket.send(frames.length === 1 ? frames[0]! : concatBytes(frames, byteLength))
   }
 
-  protected endPipe(): void {
+  end(): void {
     this.socket.close(NORMAL_CLOSURE, 'client-closed')
   }
 
   /** Closes, saying why in the reason text (a browser may not send the matching 1008 or 1003). */
-  protected abortPipe(reason: ClientCloseReason): void {
+  abort(reason: ClientCloseReason): void {
     this.socket.close(NORMAL_CLOSURE, reason)
-  }
-
-  protected pipeClosed(): Promise<void> {
-    return this.socketClosed
   }
 }

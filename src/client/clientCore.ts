@@ -2,28 +2,38 @@ import type { Clock } from '../options.js'
 import { FrameDecoder } from '../protocol/decoder.js'
 import { frameBytes, HEARTBEAT_BYTES } from '../protocol/frameWriter.js'
 import { HEARTBEAT_ID, isMessage, type Message } from '../protocol/message.js'
-import type { ClientCloseReason, ZerostateClient } from './zerostateClient.js'
-import type { ClientSettings } from './clientSettings.js'
+import { goodbyeFrame, goodbyeReason, isResumeControlId, parseResumed, RESUME_CONTROL_IDS, resumeFrame } from '../resume/resumeControl.js'
+import { closeReasonOf } from '../transport/closeCodes.js'
+import type { ClientPipe, Dial, PipeEvents } from './clientPipe.js'
+import type { ClientResumeOptions, ClientSettings } from './clientSettings.js'
+import type { ClientCloseReason, ClientStatus, ZerostateClient } from './zerostateClient.js'
+
+/** Losses a session with resume survives: the server kept it detached, and a resume may find it. */
+const LOSSES: ReadonlySet<ClientCloseReason> = new Set(['reset', 'server-closed', 'heartbeat-timeout'])
 
 /**
  * Everything a client does but move bytes: decoding, heartbeats (answering the server's, sending
  * its own when it sent nothing for `heartbeatInterval`), the inbox and `receive()` waiters,
- * coalescing one tick's sends into one write, and the close reason. A subclass is the byte pipe:
- * TCP (src/client.ts) or a WebSocket (src/webSocketClient.ts). It feeds received bytes to
- * {@link ClientCore.deliver} and the end of the connection to {@link ClientCore.finish}.
+ * coalescing one tick's sends into one write, the close reason and, with `resume`, reconnecting:
+ * it counts the frames each way, keeps what it sent for resending, and dials a new pipe when the
+ * one it has is lost. The pipe is TCP (src/client.ts) or a WebSocket (src/webSocketClient.ts).
  *
  * Nothing here is Node-only, so the same core runs in a browser.
  */
-export abstract class ClientCore implements ZerostateClient {
+export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements ZerostateClient {
   closeReason: ClientCloseReason | null = null
   heartbeats = 0
+  status: ClientStatus = 'open'
   readonly closed: Promise<ClientCloseReason>
-  private readonly decoder: FrameDecoder
+  /** The connection now; null while dropped. */
+  protected pipe: TPipe | null
+  private decoder: FrameDecoder
+  private readonly settings: ClientSettings
   private readonly clock: Clock
-  private readonly heartbeatInterval: number
   /** Scratch for one chunk's frames. */
   private readonly frames: Message[] = []
   private handler: ((message: Message) => void) | null = null
+  private readonly statusHandlers = new Set<(status: ClientStatus) => void>()
   private readonly inbox: Message[] = []
   private readonly waiting: { resolve: (message: Message) => void; reject: (error: Error) => void }[] = []
   private resolveClosed!: (reason: ClientCloseReason) => void
@@ -32,31 +42,39 @@ export abstract class ClientCore implements ZerostateClient {
   private outboxBytes = 0
   private lastSent: number
   private timer: unknown = null
+  private readonly resume: Resume | null
 
-  constructor(settings: ClientSettings) {
+  constructor(
+    settings: ClientSettings,
+    pipe: (events: PipeEvents) => TPipe,
+    private readonly dial: Dial<TPipe>,
+  ) {
+    this.settings = settings
     this.decoder = new FrameDecoder(settings.maxPayload)
     this.clock = settings.clock
-    this.heartbeatInterval = settings.heartbeatInterval
     this.lastSent = settings.clock.now()
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
-    if (this.heartbeatInterval > 0) this.schedule()
+    this.resume = settings.resume === null ? null : new Resume(settings.resume)
+    const events = this.eventsFor()
+    this.pipe = events.pipe = pipe(events)
+    if (settings.heartbeatInterval > 0) this.schedule()
   }
 
-  /** Writes one tick's frames (`byteLength` bytes in all) as one write, or one WebSocket message. */
-  protected abstract writeFrames(frames: readonly Uint8Array[], byteLength: number): void
-  /** Closes the pipe cleanly after what was written. */
-  protected abstract endPipe(): void
-  /** Drops the pipe: the server sent bytes that are not a frame (or not the transport's kind). */
-  protected abstract abortPipe(reason: ClientCloseReason): void
-  /** Resolves once the pipe is closed. */
-  protected abstract pipeClosed(): Promise<void>
-
   send(message: Message): boolean {
-    return isMessage(message) && this.queue(frameBytes(message.id, message.data))
+    if (!isMessage(message) || this.closeReason !== null) return false
+    const frame = frameBytes(message.id, message.data)
+    const resume = this.resume
+    if (resume !== null && !resume.sent(frame, this.status === 'open')) return false
+    return this.status === 'open' ? this.queue(frame) : true
   }
 
   onMessage(handler: (message: Message) => void): void {
     this.handler = handler
+  }
+
+  onStatus(handler: (status: ClientStatus) => void): () => void {
+    this.statusHandlers.add(handler)
+    return () => void this.statusHandlers.delete(handler)
   }
 
   receive(): Promise<Message> {
@@ -67,25 +85,62 @@ export abstract class ClientCore implements ZerostateClient {
   }
 
   close(): Promise<void> {
+    const pipe = this.pipe
     if (this.closeReason === null) {
+      // A GOODBYE tells a server with resume not to keep the session waiting for us.
+      if (this.resume !== null && this.resume.token !== null && this.status === 'open') this.queue(encode(goodbyeFrame()))
       this.flush()
       this.finish('client-closed')
-      this.endPipe()
+      pipe?.end()
     }
-    return this.pipeClosed()
+    return pipe?.closed ?? Promise.resolve()
+  }
+
+  /** Ends the connection as a crashing client would, telling the server nothing; returns the pipe to cut. */
+  protected abandon(): TPipe | null {
+    const pipe = this.pipe
+    this.finish('client-closed')
+    return pipe
+  }
+
+  /** The events of one pipe (set `pipe` once it exists): a pipe that is no longer the client's is not heard. */
+  private eventsFor(): PipeEvents & { pipe: TPipe | null } {
+    const mine = () => events.pipe !== null && events.pipe === this.pipe
+    const events = {
+      pipe: null as TPipe | null,
+      data: (chunk: Uint8Array) => {
+        if (mine()) this.deliver(chunk)
+      },
+      invalid: (reason: ClientCloseReason) => {
+        if (mine()) this.fail(reason)
+      },
+      ended: (reason: ClientCloseReason) => {
+        if (mine()) this.lost(reason)
+      },
+    }
+    return events
   }
 
   /** Decodes bytes from the server; a bad frame ends the connection with its protocol error code. */
-  protected deliver(chunk: Uint8Array): void {
+  private deliver(chunk: Uint8Array): void {
     if (this.closeReason !== null) return
     const frames = this.frames
     frames.length = 0
     const error = this.decoder.push(chunk, frames)
+    const resume = this.resume
     for (const frame of frames) {
       if (frame.id === HEARTBEAT_ID) {
         this.heartbeats++
         this.queue(HEARTBEAT_BYTES)
-      } else if (this.handler !== null) {
+        continue
+      }
+      if (resume !== null && isResumeControlId(frame.id)) {
+        this.control(resume, frame)
+        if (this.closeReason !== null) break
+        continue
+      }
+      if (resume !== null) resume.received++
+      if (this.handler !== null) {
         this.handler(frame)
       } else {
         const waiter = this.waiting.shift()
@@ -97,27 +152,109 @@ export abstract class ClientCore implements ZerostateClient {
     if (error !== null) this.fail(error.code)
   }
 
-  /** Ends the connection because the server broke the protocol (a bad frame, a text message): `reason` says how. */
-  protected fail(reason: ClientCloseReason): void {
-    if (this.closeReason !== null) return
-    this.finish(reason)
-    this.abortPipe(reason)
+  private control(resume: Resume, frame: Message): void {
+    if (frame.id === RESUME_CONTROL_IDS.TOKEN) resume.token = Uint8Array.from(frame.data)
+    else if (frame.id === RESUME_CONTROL_IDS.GOODBYE) resume.goodbye = closeReasonOf(goodbyeReason(frame.data)) ?? 'server-closed'
+    else if (frame.id === RESUME_CONTROL_IDS.RESUMED) this.resumed(resume, parseResumed(frame.data))
   }
 
-  /** Records why the connection ended (the first reason wins), stops the heartbeat and fails the waiters. */
-  protected finish(reason: ClientCloseReason): void {
+  /** The server took us back, having read `read` of our frames: resend the rest, and carry on. */
+  private resumed(resume: Resume, read: number | null): void {
+    const missed = read === null ? null : resume.since(read)
+    if (missed === null) {
+      // The server wants frames we no longer hold: going on would lose them.
+      this.queue(encode(goodbyeFrame()))
+      this.flush()
+      this.finish('replay-unavailable')
+      this.pipe?.end()
+      return
+    }
+    resume.attempts = 0
+    for (const frame of missed) this.queue(frame)
+    this.setStatus('open')
+  }
+
+  /** Ends the connection because the server broke the protocol (a bad frame, a text message): `reason` says how. */
+  private fail(reason: ClientCloseReason): void {
+    if (this.closeReason !== null) return
+    this.finish(reason)
+    this.pipe?.abort(reason)
+  }
+
+  /** The pipe ended. With resume, a loss the server survives starts a reconnection instead of the end. */
+  private lost(reason: ClientCloseReason): void {
+    this.pipe = null
+    this.outbox = []
+    this.outboxBytes = 0
+    if (this.closeReason !== null) return
+    const resume = this.resume
+    if (resume === null || resume.goodbye !== null || resume.token === null || !LOSSES.has(reason)) {
+      this.finish(resume?.goodbye ?? reason)
+      return
+    }
+    if (this.status === 'open') {
+      resume.lostAt = this.clock.now()
+      resume.loss = reason
+      this.setStatus('dropped')
+    }
+    this.reconnectLater(resume)
+  }
+
+  private reconnectLater(resume: Resume): void {
+    const delay = resume.nextDelay()
+    if (this.clock.now() + delay - resume.lostAt > resume.options.giveUpAfter) {
+      this.finish(resume.loss)
+      return
+    }
+    this.timer = this.clock.setTimeout(() => void this.reconnect(resume), delay)
+  }
+
+  private async reconnect(resume: Resume): Promise<void> {
+    this.timer = null
+    if (this.closeReason !== null) return
+    const events = this.eventsFor()
+    let pipe: TPipe
+    try {
+      pipe = await this.dial(events)
+    } catch {
+      if (this.closeReason === null) this.reconnectLater(resume)
+      return
+    }
+    if (this.closeReason !== null) {
+      pipe.end()
+      return
+    }
+    this.pipe = events.pipe = pipe
+    this.decoder = new FrameDecoder(this.settings.maxPayload)
+    // The RESUME goes out first and alone; what we send waits for RESUMED to say what the server has.
+    const frame = encode(resumeFrame(resume.token!, resume.received))
+    pipe.write([frame], frame.length)
+    this.lastSent = this.clock.now()
+    if (this.settings.heartbeatInterval > 0 && this.timer === null) this.schedule()
+  }
+
+  /** Records why the connection ended (the first reason wins), stops the timers and fails the waiters. */
+  private finish(reason: ClientCloseReason): void {
     if (this.closeReason !== null) return
     this.closeReason = reason
     this.outbox = []
     this.outboxBytes = 0
     if (this.timer !== null) this.clock.clearTimeout(this.timer)
+    this.timer = null
     const error = new Error(`connection closed: ${reason}`)
     for (const waiter of this.waiting.splice(0)) waiter.reject(error)
+    this.setStatus('closed')
     this.resolveClosed(reason)
   }
 
+  private setStatus(status: ClientStatus): void {
+    if (this.status === status) return
+    this.status = status
+    for (const handler of this.statusHandlers) handler(status)
+  }
+
   private queue(frame: Uint8Array): boolean {
-    if (this.closeReason !== null) return false
+    if (this.closeReason !== null || this.pipe === null) return false
     this.lastSent = this.clock.now()
     // The first frame of a tick schedules the write, so a burst of sends becomes one write.
     if (this.outbox.length === 0) queueMicrotask(this.flush)
@@ -127,21 +264,78 @@ export abstract class ClientCore implements ZerostateClient {
   }
 
   private readonly flush = (): void => {
-    if (this.outbox.length === 0 || this.closeReason !== null) return
+    if (this.outbox.length === 0 || this.closeReason !== null || this.pipe === null) return
     const frames = this.outbox
     const byteLength = this.outboxBytes
     this.outbox = []
     this.outboxBytes = 0
-    this.writeFrames(frames, byteLength)
+    this.pipe.write(frames, byteLength)
   }
 
   private schedule(): void {
-    this.timer = this.clock.setTimeout(this.tick, Math.max(1, Math.floor(this.heartbeatInterval / 2)))
+    this.timer = this.clock.setTimeout(this.tick, Math.max(1, Math.floor(this.settings.heartbeatInterval / 2)))
   }
 
   private readonly tick = (): void => {
+    this.timer = null
     if (this.closeReason !== null) return
-    if (this.clock.now() - this.lastSent >= this.heartbeatInterval) this.queue(HEARTBEAT_BYTES)
+    // While dropped the reconnection owns the timer; the heartbeat starts again with the new pipe.
+    if (this.pipe === null) return
+    if (this.clock.now() - this.lastSent >= this.settings.heartbeatInterval) this.queue(HEARTBEAT_BYTES)
     this.schedule()
   }
+}
+
+/**
+ * A resuming client's bookkeeping: the token, how many frames came in, and the frames it sent
+ * (the last `maxQueued` of them), numbered as the server counts them.
+ */
+class Resume {
+  token: Uint8Array | null = null
+  /** Frames received, heartbeats and resume frames aside. */
+  received = 0
+  /** The server said the session is over: no resuming it. */
+  goodbye: ClientCloseReason | null = null
+  /** When the connection was lost, and how. */
+  lostAt = 0
+  loss: ClientCloseReason = 'reset'
+  /** Failed reconnections since the connection was lost. */
+  attempts = 0
+  /** Frames sent since the session opened. */
+  private count = 0
+  private readonly log: Uint8Array[] = []
+  private head = 0
+
+  constructor(readonly options: Required<ClientResumeOptions>) {}
+
+  /** Keeps a sent frame for resending; false when dropped with the log full (it would push out an unsent frame). */
+  sent(frame: Uint8Array, open: boolean): boolean {
+    if (!open && this.log.length - this.head >= this.options.maxQueued) return false
+    this.log.push(frame)
+    this.count++
+    if (this.log.length - this.head > this.options.maxQueued) this.head++
+    if (this.head > 64 && this.head * 2 > this.log.length) {
+      this.log.splice(0, this.head)
+      this.head = 0
+    }
+    return true
+  }
+
+  /** The frames after the first `read` (modulo 2^32), or null if some are no longer kept. */
+  since(read: number): Uint8Array[] | null {
+    const missed = ((this.count >>> 0) - (read >>> 0)) >>> 0
+    if (missed > this.log.length - this.head) return null
+    return this.log.slice(this.log.length - missed)
+  }
+
+  /** The next reconnection's delay: exponential from `minDelay` up to `maxDelay`, jittered to half or more. */
+  nextDelay(): number {
+    const { minDelay, maxDelay, random } = this.options
+    const ceiling = Math.min(maxDelay, minDelay * 2 ** Math.min(this.attempts++, 30))
+    return Math.round(ceiling * (0.5 + random() / 2))
+  }
+}
+
+function encode(message: Message): Uint8Array {
+  return frameBytes(message.id, message.data)
 }

@@ -9,17 +9,24 @@ import type { Message } from '../protocol/message.js'
  */
 export type ClientCloseReason = 'server-closed' | CloseReason
 
+/** `open`; with `resume`, `dropped` from a lost connection until the session is resumed (`open` again) or given up; `closed` at the end. */
+export type ClientStatus = 'open' | 'dropped' | 'closed'
+
 /**
  * The client end of a zerostate (or zero) connection, whatever carries the frames: what the TCP
  * client (`connect`, whose {@link Client} adds `reset` and `localPort`) and the WebSocket client
  * (`connectWebSocket`, in Node and in browsers) have in common.
  */
 export interface ZerostateClient {
-  /** Queues a frame; frames sent in one tick go out in one write (one WebSocket message). False once closed, or for a message that is not a frame. */
+  /**
+   * Queues a frame; frames sent in one tick go out in one write (one WebSocket message). False once
+   * closed, or for a message that is not a frame. With `resume`, frames sent while dropped are kept
+   * and delivered once the session is resumed (false when `resume.maxQueued` are waiting already).
+   */
   send(message: Message): boolean
   /** Receives every message but heartbeats; without a handler, messages wait for {@link ZerostateClient.receive}. */
   onMessage(handler: (message: Message) => void): void
-  /** The next message not taken by an `onMessage` handler; rejects if the connection ends first. */
+  /** The next message not taken by an `onMessage` handler; rejects if the connection ends first (a resumed drop is not an end). */
   receive(): Promise<Message>
   /** Closes after writing what is queued; resolves when the connection is closed. */
   close(): Promise<void>
@@ -28,4 +35,7 @@ export interface ZerostateClient {
   readonly closed: Promise<ClientCloseReason>
   /** Heartbeats received from the server. */
   readonly heartbeats: number
+  readonly status: ClientStatus
+  /** Hears every change of `status`; returns the function that stops it. */
+  onStatus(handler: (status: ClientStatus) => void): () => void
 }
