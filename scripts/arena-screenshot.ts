@@ -28,12 +28,12 @@ export async function arenaScreenshot(out: string = ARENA_SCREENSHOT): Promise<s
   const bots = []
   try {
     const page = await browser.newPage({ viewport: ARENA_VIEWPORT })
-    await page.goto(`${arena.pageUrl}?name=you`)
+    await page.goto(`${arena.pageUrl}?name=alice`)
     await page.waitForSelector('body[data-phase="lobby"]')
     for (let i = 1; i <= 3; i++) bots.push(await startBot({ port: arena.address.port, name: `bot ${i}` }))
     await page.keyboard.press('Space')
     await page.waitForSelector('body[data-phase="playing"]', { timeout: 10_000 })
-    for (const key of ['ArrowDown', 'ArrowRight', 'ArrowUp', 'ArrowRight']) {
+    for (const key of ['ArrowUp', 'ArrowRight', 'ArrowUp', 'ArrowRight']) {
       await page.waitForTimeout(500)
       await page.keyboard.press(key)
     }

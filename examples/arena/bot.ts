@@ -87,7 +87,8 @@ export async function startBot(options: BotOptions): Promise<Bot> {
       const x = head.x + dx
       const y = head.y + dy
       if (!free(x, y)) continue
-      const score = room(x, y) - (contested.has(y * width + x) ? LOOKAHEAD : 0) + (candidate === heading ? 1 : 0)
+      // Room is capped, so that in the open going straight wins the tie.
+      const score = Math.min(room(x, y), LOOKAHEAD) - (contested.has(y * width + x) ? LOOKAHEAD : 0) + (candidate === heading ? 1 : 0)
       if (best === null || score > best.score) best = { heading: candidate, direction, score }
     }
     if (best !== null && best.heading !== heading) {

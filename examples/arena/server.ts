@@ -43,7 +43,7 @@ const arena = await startArena({
 })
 console.log(`arena: open ${arena.pageUrl} to play (bots connect over TCP to ${arena.address.host}:${arena.address.port})`)
 if (relay?.relay) console.log(`arena: inspector at ${relay.relay.pageUrl}`)
-if (file !== null) console.log(`arena: inspection written to ${values['inspect-file']} (read it with: npx zerostate timeline ${values['inspect-file']})`)
+if (file !== null) console.log(`arena: inspection written to ${values['inspect-file']} (read it with: npm start -- timeline ${values['inspect-file']})`)
 
 const players: Bot[] = []
 for (let i = 1; i <= bots; i++) players.push(await startBot({ host: arena.address.host, port: arena.address.port, name: `bot ${i}` }))
