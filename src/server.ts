@@ -86,7 +86,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   readonly game: GameLoop
   readonly frames: Message[] = []
   private readonly registry = new Map<string, ServerSession>()
-  private readonly tokens = new ResumeTokens<ServerSession>()
+  readonly tokens = new ResumeTokens<ServerSession>()
   private readonly supervisor: Actor<SupervisorMachine>
   private readonly connections: ConnectionFactory
   private readonly sweep: HeartbeatSweep
@@ -279,14 +279,6 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
 
   announce(session: ServerSession): void {
     this.game.connect(session)
-  }
-
-  issueToken(session: ServerSession): Uint8Array {
-    return this.tokens.issue(session)
-  }
-
-  revokeToken(session: ServerSession): void {
-    this.tokens.revoke(session)
   }
 
   resume(arrival: ServerSession, token: Uint8Array, received: number, rest: Message[]): void {

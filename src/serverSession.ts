@@ -9,6 +9,7 @@ import { OutboundQueue } from './outboundQueue.js'
 import { encodeFrame, frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
 import { HEARTBEAT_ID, isMessage, type Message } from './protocol/message.js'
 import { ReplayLog } from './resume/replayLog.js'
+import type { ResumeTokens } from './resume/resumeTokens.js'
 import { goodbyeFrame, isResumeControlId, parseResume, RESUME_CONTROL_IDS, resumedFrame, tokenFrame } from './resume/resumeControl.js'
 import type { Session, UserId } from './session.js'
 import { newSessionId } from './sessionId.js'
@@ -27,9 +28,8 @@ export interface SessionHost {
   released(session: ServerSession): void
   /** With `resume`: a new session's first frame arrived, so the game may now hear of it. */
   announce(session: ServerSession): void
-  /** With `resume`: a new resume token for the session (the old one no longer opens it). */
-  issueToken(session: ServerSession): Uint8Array
-  revokeToken(session: ServerSession): void
+  /** With `resume`: the session's tokens (src/resume/resumeTokens.ts). */
+  readonly tokens: ResumeTokens<ServerSession>
   /** With `resume`: `arrival`'s first frame was a RESUME carrying `token`; find its session and hand over. */
   resume(arrival: ServerSession, token: Uint8Array, received: number, rest: Message[]): void
   /** The session lost its peer and waits in `detached`, or carries on after a resume: tell the rooms. */
@@ -85,8 +85,9 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   transport: TransportKind
   request: UpgradeRequest | null
   readonly actor: Actor<ConnectionMachine>
-  /** The session's live resume token (base64url), with `resume`, once active. */
+  /** With `resume`, once active: the session's resume tokens (src/resume/resumeTokens.ts). */
   token: string | null = null
+  spent: string | null = null
   /** False until the game may hear of the session: on accept, or with `resume` at its first frame. */
   announced: boolean
   private readonly host: SessionHost
@@ -312,7 +313,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /** The `activate` action: the handshake is done, so frames held back during it go to the game. */
   activate(): void {
-    if (this.log !== null) this.control(encodeFrame(RESUME_CONTROL_IDS.TOKEN, this.host.issueToken(this)))
+    if (this.log !== null) this.control(encodeFrame(RESUME_CONTROL_IDS.TOKEN, this.host.tokens.issue(this)))
     this.resume(PAUSED_VERIFY)
     const held = this.held
     this.held = null
@@ -330,7 +331,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.closeReason = reason
     this.closeError = this.cause?.code === reason ? this.cause : closedError(reason)
     this.held = null
-    if (this.token !== null) this.host.revokeToken(this)
+    this.host.tokens.revoke(this)
     const pipe = this.pipe
     // Detached, there is no one to tell.
     if (pipe !== null && ABRUPT.has(reason)) {
@@ -353,6 +354,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     // What was queued is in the log too, and the client's count will say whether it arrived.
     if (this.outbound.bytes > 0) this.outbound.take()
     pipe?.destroy(loss)
+    this.host.tokens.lost(this)
     this.detachedAt = this.host.options.clock.now()
     this.detachedBytes = 0
     this.host.detached(this)
@@ -394,7 +396,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     old?.destroy('replaced')
     if (missed === null) return this.actor.send(REPLAY_UNAVAILABLE)
     this.appendUnchecked(encodeMessage(resumedFrame(this.read)))
-    this.appendUnchecked(encodeMessage(tokenFrame(this.host.issueToken(this))))
+    this.appendUnchecked(encodeMessage(tokenFrame(this.host.tokens.issue(this))))
     // The replay fits: the log is the part of maxBufferedBytes the outbound limit leaves free.
     for (const frame of missed) this.appendUnchecked(frame)
     this.actor.send(RESUMED)
@@ -474,6 +476,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
       if (frame.id === HEARTBEAT_ID) continue
       if (resume && isResumeControlId(frame.id)) {
         if (frame.id === RESUME_CONTROL_IDS.GOODBYE) this.actor.send(GOODBYE)
+        else if (frame.id === RESUME_CONTROL_IDS.RESUMED) this.host.tokens.confirm(this)
         continue
       }
       game.message(this, frame)

@@ -186,6 +186,35 @@ describe.each(TRANSPORTS)('resume over %s', (transport) => {
     expect(h.server.session(sessionId)!.state).toBe('active')
   })
 
+  it('a token presented by a resume whose connection is lost before the client confirmed the new one opens the session again; once confirmed, never', async () => {
+    const h = await start()
+    const { peer, token, sessionId } = await activePeer(h)
+    const session = h.server.session(sessionId)!
+    peer.reset()
+    await waitFor(() => session.state === 'detached')
+    // Resumed, but lost before the client could say it holds the new token.
+    const unconfirmed = await h.openPeer()
+    await unconfirmed.write(resume(token, 0))
+    await tokenOf(unconfirmed)
+    unconfirmed.reset()
+    await waitFor(() => session.state === 'detached')
+    const retry = await h.openPeer()
+    await retry.write(resume(token, 0))
+    const newest = await tokenOf(retry)
+    await retry.write(frame(RESUMED))
+    await settle()
+    retry.reset()
+    await waitFor(() => session.state === 'detached')
+    const replay = await h.openPeer()
+    await replay.write(resume(token, 0))
+    await replay.waitClosed()
+    expect(goodbyeReason(replay), 'the confirmed resume killed the token it presented').toBe('resume-refused')
+    const last = await h.openPeer()
+    await last.write(resume(newest, 0))
+    await tokenOf(last)
+    expect(session.state).toBe('active')
+  })
+
   it('two connections presenting the same token at once: exactly one resumes', async () => {
     const h = await start()
     const { peer, token, sessionId } = await activePeer(h)

@@ -2,7 +2,7 @@ import type { Clock } from '../options.js'
 import { FrameDecoder } from '../protocol/decoder.js'
 import { frameBytes, HEARTBEAT_BYTES } from '../protocol/frameWriter.js'
 import { HEARTBEAT_ID, isMessage, type Message } from '../protocol/message.js'
-import { goodbyeFrame, goodbyeReason, isResumeControlId, parseResumed, RESUME_CONTROL_IDS, resumeFrame } from '../resume/resumeControl.js'
+import { goodbyeFrame, goodbyeReason, isResumeControlId, parseResumed, RESUME_CONTROL_IDS, resumeFrame, TOKEN_RECEIVED } from '../resume/resumeControl.js'
 import { closeReasonOf } from '../transport/closeCodes.js'
 import type { ClientPipe, Dial, PipeEvents } from './clientPipe.js'
 import type { ClientResumeOptions, ClientSettings } from './clientSettings.js'
@@ -153,7 +153,11 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
   }
 
   private control(resume: Resume, frame: Message): void {
-    if (frame.id === RESUME_CONTROL_IDS.TOKEN) resume.token = Uint8Array.from(frame.data)
+    if (frame.id === RESUME_CONTROL_IDS.TOKEN) {
+      resume.token = Uint8Array.from(frame.data)
+      // Until the server hears we have it, the token we presented stays good for another try.
+      this.queue(encode(TOKEN_RECEIVED))
+    }
     else if (frame.id === RESUME_CONTROL_IDS.GOODBYE) resume.goodbye = closeReasonOf(goodbyeReason(frame.data)) ?? 'server-closed'
     else if (frame.id === RESUME_CONTROL_IDS.RESUMED) this.resumed(resume, parseResumed(frame.data))
   }

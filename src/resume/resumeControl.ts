@@ -9,8 +9,10 @@ import type { Message } from '../protocol/message.js'
  * - `RESUME` client → server, as the first frame of a new connection: the token, then how many
  *   frames the client has received (uint32, big-endian).
  * - `RESUMED` server → client, first on the resumed connection: how many frames the server had
- *   read from the client (uint32, big-endian), so the client resends the rest. The frames the client
- *   missed follow, then a new `TOKEN`.
+ *   read from the client (uint32, big-endian), so the client resends the rest. A new `TOKEN`
+ *   follows, then the frames the client missed. Client → server, empty: the client has the new
+ *   token, so the one it presented is dead (until then, should the new connection be lost, the
+ *   presented token opens the session again).
  * - `GOODBYE` both ways: the session ends for good, so nobody should wait to resume it. From the
  *   server it carries the close reason (ASCII), from the client nothing.
  *
@@ -41,6 +43,9 @@ export function parseResume(data: Uint8Array): { token: Uint8Array; received: nu
   if (data.length !== TOKEN_BYTES + 4) return null
   return { token: data.subarray(0, TOKEN_BYTES), received: readUint32(data, TOKEN_BYTES) }
 }
+
+/** The client's confirmation that it holds the new token. */
+export const TOKEN_RECEIVED: Message = Object.freeze({ id: RESUME_CONTROL_IDS.RESUMED, data: new Uint8Array(0) })
 
 export function resumedFrame(read: number): Message {
   const data = new Uint8Array(4)
