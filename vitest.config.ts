@@ -26,6 +26,7 @@ const RELIABILITY = [
   'test/reliability/**/*.test.ts',
   'test/arena/browser.test.ts',
   'test/arena/demo.test.ts',
+  'test/docs.game.test.ts',
   'test/bench.smoke.test.ts',
   'test/cli.test.ts',
   'test/inspect.test.ts',

@@ -1,6 +1,6 @@
 // The arena demo: `npm run demo` (or `npm run demo -- --bots 3`), then open the URL it prints.
 // Flags: --port (the page and its WebSocket, default 18800), --tcp-port (bots, default port + 1),
-// --host, --bots N, --inspect[=port] (a Stately inspector relay), --inspect-file out.jsonl.
+// --host, --bots N, --inspect[=port] (a Stately inspector relay, default 18802), --inspect-file out.jsonl.
 import { parseArgs } from 'node:util'
 import type { InspectionEvent, Observer } from 'xstate'
 import { type FileInspector, openFileInspector, type RelayInspector, startRelayInspector } from '../../src/index.js'
@@ -8,7 +8,12 @@ import { startArena } from './arenaServer.js'
 import { type Bot, startBot } from './bot.js'
 import { buildArenaPage } from './buildPage.js'
 
+/** Where `--inspect` with no port starts the inspector relay: beside the demo's ports. */
+const INSPECT_PORT = 18802
+// parseArgs wants a value for a string option: a bare --inspect means the default port.
+const args = process.argv.slice(2).map((arg, i, all) => (arg === '--inspect' && (all[i + 1] ?? '--').startsWith('--') ? `--inspect=${INSPECT_PORT}` : arg))
 const { values } = parseArgs({
+  args,
   options: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '18800' },
@@ -26,7 +31,7 @@ const observers: Observer<InspectionEvent>[] = []
 let relay: RelayInspector | null = null
 let file: FileInspector | null = null
 if (values.inspect !== undefined) {
-  relay = await startRelayInspector({ host: values.host, port: values.inspect === '' ? 18788 : integer('--inspect', values.inspect) }, await import('@statelyai/inspect'))
+  relay = await startRelayInspector({ host: values.host, port: integer('--inspect', values.inspect) }, await import('@statelyai/inspect'))
   observers.push(relay.inspect)
 }
 if (values['inspect-file'] !== undefined) {
@@ -42,7 +47,7 @@ const arena = await startArena({
   inspect: observers.length === 0 ? undefined : { next: (event) => observers.forEach((observer) => observer.next?.(event)) },
 })
 console.log(`arena: open ${arena.pageUrl} to play (bots connect over TCP to ${arena.address.host}:${arena.address.port})`)
-if (relay?.relay) console.log(`arena: inspector at ${relay.relay.pageUrl}`)
+if (relay?.relay) console.log(`arena: watch every actor in the Stately inspector at ${relay.relay.pageUrl}`)
 if (file !== null) console.log(`arena: inspection written to ${values['inspect-file']} (read it with: npm start -- timeline ${values['inspect-file']})`)
 
 const players: Bot[] = []
