@@ -103,10 +103,10 @@ describe('what docs/game.md says the commands print', () => {
       .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
       .replace(/^ *\+\d+ ms/gm, '  +<t> ms')
 
-  it('npm run demo -- --bots 3 --inspect-file, then npm start -- timeline', async () => {
+  it('npm run demo -- --bots 3 --inspect --inspect-file, then npm start -- timeline', async () => {
     dir = await mkdtemp(join(tmpdir(), 'zerostate-game-doc-'))
     const file = join(dir, 'arena.jsonl')
-    child = spawn('npm', ['run', '-s', 'demo', '--', '--port', '0', '--bots', '3', '--inspect-file', file], {
+    child = spawn('npm', ['run', '-s', 'demo', '--', '--port', '0', '--bots', '3', '--inspect=0', '--inspect-file', file], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
@@ -117,11 +117,15 @@ describe('what docs/game.md says the commands print', () => {
     const exited = new Promise((resolve) => child!.once('exit', resolve))
     // The round starts after the three-second countdown: wait for the room's `playing` in the file.
     await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('"value":"playing"'), { timeout: 20_000, interval: 50, message: () => stdout })
+    // The inspector relay's page is up where the demo says.
+    const inspector = /^arena: watch every actor in the Stately inspector at (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1]
+    expect(inspector, stdout).toBeDefined()
+    expect((await fetch(inspector!)).status).toBe(200)
     child.kill('SIGINT')
     expect(await exited).toBe(0)
 
     // The demo's start lines, with the documented ports for the ones picked.
-    const lines = stdout.split('\n').filter((line) => !line.includes('inspection written to') && line.startsWith('arena: ') && !/stopping|stopped/.test(line))
+    const lines = stdout.split('\n').filter((line) => line.startsWith('arena: ') && !/inspection written to|Stately inspector|stopping|stopped/.test(line))
     const [, web, tcp] = /http:\/\/127\.0\.0\.1:(\d+)\/.*127\.0\.0\.1:(\d+)\)/.exec(lines[0]!)!
     expect(`${lines.join('\n').replace(`:${web}/`, ':18800/').replace(`:${tcp})`, ':18801)')}\n`).toBe(block('output: demo'))
 

@@ -213,7 +213,7 @@ addEventListener('keydown', (event) => {
     ready()
     return
   }
-  const direction = KEYS[event.key]
+  const direction = KEYS[event.key.length === 1 ? event.key.toLowerCase() : event.key]
   if (direction === undefined) return
   event.preventDefault()
   client.send(frame(TurnSchema, { direction }))
