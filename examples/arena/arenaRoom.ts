@@ -1,18 +1,3 @@
-import { assign, emit, enqueueActions, setup } from 'xstate'
-import { broadcast, type PlayerId, type RoomEmitted, type RoomEvent, type RoomInput, sendTo } from '../../machines/index.js'
-import { type ArenaMessage, frame, parse } from './arenaMessages.js'
-import { advance, type ArenaSettings, DEFAULT_SETTINGS, decided, type Heading, MAX_PLAYERS, riding, spawn, steer, type World } from './arenaRules.js'
-import { moveSeat, type Seat, type SeatState } from './arenaSeats.js'
-import {
-  BoardSchema,
-  Direction,
-  Phase,
-  RoomStateSchema,
-  SeatState as WireSeat,
-  StepSchema,
-  WelcomeSchema,
-} from './gen/arena_pb.js'
-
 /**
  * The arena as a room chart: lobby → countdown → playing → gameOver → lobby. Each player's seat
  * (joined, ready, playing, out: see arenaSeats.ts) is in the context and moves with the chart.
@@ -28,7 +13,24 @@ import {
  *   seat is joined again and the lobby waits for Ready.
  *
  * It speaks only by emitting frames (arenaMessages.ts) and reads no clock: time is `room.tick`.
+ * Reconnection's `player.dropped` / `player.resumed` would be two more root handlers moving a
+ * seat through a `dropped` row of arenaSeats.ts.
  */
+import { assign, emit, enqueueActions, setup } from 'xstate'
+import { broadcast, type PlayerId, type RoomEmitted, type RoomEvent, type RoomInput, sendTo } from '../../machines/index.js'
+import { type ArenaMessage, frame, parse } from './arenaMessages.js'
+import { advance, type ArenaSettings, DEFAULT_SETTINGS, decided, type Heading, MAX_PLAYERS, riding, spawn, steer, type World } from './arenaRules.js'
+import { moveSeat, type Seat, type SeatState } from './arenaSeats.js'
+import {
+  BoardSchema,
+  Direction,
+  Phase,
+  RoomStateSchema,
+  SeatState as WireSeat,
+  StepSchema,
+  WelcomeSchema,
+} from './gen/arena_pb.js'
+
 /** The room's top-level states; the context names the one it is in, for the frames it emits. */
 export type ArenaPhase = 'lobby' | 'countdown' | 'playing' | 'gameOver'
 
