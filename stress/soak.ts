@@ -10,6 +10,11 @@
  * that lost its network; at the end of each batch the clock is moved past the heartbeat timeout
  * and the server must close those with `heartbeat-timeout`. The rest close with a FIN.
  *
+ * With `--resume` the server has `resume` on and every cycle but the half-open ones drops and
+ * resumes: a raw peer gets its token, resets, presents the token on a new connection, echoes again
+ * and says GOODBYE. The half-open peers are detached at the heartbeat timeout and closed when the
+ * grace runs out.
+ *
  * Afterwards: the registry is empty (`connectionCount` 0), every onConnect had exactly one
  * onDisconnect with the reason its cycle owed, every session was in state 'closed' at its
  * onDisconnect, no connection actor is left alive (counted through the `inspect` option), the
@@ -34,14 +39,20 @@ import {
 } from './util.js'
 import { nextIO, orAfter, sleep, until } from '../test/helpers/wait.js'
 import { encode } from './wire.js'
+import { RawPeer } from '../test/helpers/rawPeer.js'
+import { RESUME_CONTROL_IDS, resumeFrame } from '../src/resume/resumeControl.js'
 
-export type CycleKind = 'fin' | 'reset' | 'half-open'
+export type CycleKind = 'fin' | 'reset' | 'half-open' | 'resume'
 
 const OWED: Record<CycleKind, ClaimResult> = {
   fin: 'client-closed',
   reset: 'reset',
   'half-open': 'heartbeat-timeout',
+  resume: 'client-closed',
 }
+
+/** The grace of a `--resume` soak's server. */
+const RESUME_GRACE = 10_000
 
 export interface ChurnOptions {
   /** Measured cycles, after the warm-up. @default 10_000 */
@@ -57,6 +68,8 @@ export interface ChurnOptions {
   batch?: number
   /** One even cycle in this many is half-open. @default 50 */
   halfOpenEvery?: number
+  /** The server resumes sessions, and the odd cycles drop and resume instead of resetting. @default false */
+  resume?: boolean
   /** Bytes of RSS (and of heap) a cycle may leave behind. @default 200 */
   perCycleLimit?: number
   /**
@@ -129,9 +142,10 @@ export interface ChurnSummary {
   cyclesPerSecond: number
 }
 
-export function cycleKind(i: number, halfOpenEvery: number): CycleKind {
-  if (i % 2 === 1) return 'reset'
-  return i % halfOpenEvery === 0 ? 'half-open' : 'fin'
+export function cycleKind(i: number, halfOpenEvery: number, resume = false): CycleKind {
+  if (i % 2 === 0 && i % halfOpenEvery === 0) return 'half-open'
+  if (resume) return 'resume'
+  return i % 2 === 1 ? 'reset' : 'fin'
 }
 
 /** Counts connection actors alive, from the inspection stream: created, and not yet done or stopped. */
@@ -193,7 +207,10 @@ export async function runChurn(options: ChurnOptions = {}): Promise<ChurnSummary
   const census = new ActorCensus()
   const ledger = new SessionLedger()
   let handlerErrors = 0
-  const server: Server = createServer({ clock, heartbeat, inspect: census.inspect })
+  const resume = options.resume ?? false
+  const server: Server = createServer({ clock, heartbeat, inspect: census.inspect, ...(resume ? { resume: { grace: RESUME_GRACE } } : {}) })
+  /** Connections that resumed a session rather than opening one: an actor each, and no onConnect. */
+  let resumes = 0
   let registered = 0
   let collected = 0
   const finalization = new FinalizationRegistry<number>(() => {
@@ -215,7 +232,7 @@ export async function runChurn(options: ChurnOptions = {}): Promise<ChurnSummary
   })
   const { port } = await server.listen({ host: '127.0.0.1', port: 0 })
 
-  const kinds: Record<CycleKind, number> = { fin: 0, reset: 0, 'half-open': 0 }
+  const kinds: Record<CycleKind, number> = { fin: 0, reset: 0, 'half-open': 0, resume: 0 }
   let mismatches = 0
   const mismatchSamples: string[] = []
   const mismatch = (text: string) => {
@@ -225,10 +242,18 @@ export async function runChurn(options: ChurnOptions = {}): Promise<ChurnSummary
   const ghosts: { socket: Socket; port: number }[] = []
 
   const cycle = async (i: number): Promise<void> => {
-    const kind = cycleKind(i, halfOpenEvery)
+    const kind = cycleKind(i, halfOpenEvery, resume)
     if (i >= warmup) kinds[kind]++
     const payload = Buffer.alloc(8)
     payload.writeUInt32LE(i, 0)
+    if (kind === 'resume') {
+      resumes++
+      const outcome = await dropAndResume(port, payload)
+      if (typeof outcome === 'string') return mismatch(`cycle ${i} (resume): ${outcome}`)
+      const reason = await ledger.claim(outcome, WAIT)
+      if (reason !== OWED.resume) mismatch(`cycle ${i} (resume): ${reason}, owed ${OWED.resume}`)
+      return
+    }
     if (kind === 'half-open') {
       const ghost = await halfOpenPeer(port, encode(1, payload))
       if (typeof ghost === 'string') return mismatch(`cycle ${i} (half-open): ${ghost}`)
@@ -254,6 +279,8 @@ export async function runChurn(options: ChurnOptions = {}): Promise<ChurnSummary
   const reapGhosts = async (): Promise<void> => {
     if (ghosts.length === 0) return
     clock.increment(heartbeat.timeout + sweepPeriod)
+    // With resume the silent peers were detached: their sessions end when the grace runs out.
+    if (resume) clock.increment(RESUME_GRACE + sweepPeriod)
     for (const ghost of ghosts.splice(0)) {
       const reason = await ledger.claim(ghost.port, WAIT)
       if (reason !== OWED['half-open']) mismatch(`half-open peer on port ${ghost.port}: ${reason}, owed heartbeat-timeout`)
@@ -340,7 +367,9 @@ export async function runChurn(options: ChurnOptions = {}): Promise<ChurnSummary
   if (mismatches > 0) failures.push(`${mismatches} cycle(s) did not end as owed`)
   if (connectionCountAfter !== 0) failures.push(`connectionCount ${connectionCountAfter} after the cycles`)
   if (census.aliveCount !== 0) failures.push(`${census.aliveCount} connection actor(s) still alive`)
-  if (census.created !== ledger.connects) failures.push(`${census.created} connection actors created for ${ledger.connects} onConnect calls`)
+  if (census.created !== ledger.connects + resumes) {
+    failures.push(`${census.created} connection actors created for ${ledger.connects} onConnect calls and ${resumes} resumes`)
+  }
   if (ledger.connects !== total) failures.push(`${ledger.connects} onConnect calls for ${total} cycles`)
   if (handlerErrors > 0) failures.push(`${handlerErrors} handler error(s)`)
   failures.push(...ledger.pairingProblems())
@@ -403,6 +432,35 @@ async function settledResources(): Promise<Record<string, number>> {
   }
 }
 
+/**
+ * A session that drops and resumes, on raw peers: echo one frame and get the token, reset, present
+ * the token on a new connection, echo again, say GOODBYE. Resolves with the first connection's
+ * port (the session's, in the ledger), or why it failed.
+ */
+async function dropAndResume(port: number, payload: Buffer): Promise<number | string> {
+  const first = await RawPeer.open(port)
+  const sessionPort = first.localPort
+  try {
+    await first.write(encode(1, payload))
+    if (!(await until(() => first.frames.some((f) => f.id === RESUME_CONTROL_IDS.TOKEN) && first.messages.some((m) => m.id === 1), WAIT))) return 'no echo or token'
+    const token = first.frames.find((f) => f.id === RESUME_CONTROL_IDS.TOKEN)!.data
+    first.reset()
+    const second = await RawPeer.open(port)
+    try {
+      const resume = resumeFrame(token, 1)
+      await second.write(Buffer.concat([encode(resume.id, resume.data), encode(1, payload)]))
+      if (!(await until(() => second.messages.some((m) => m.id === 1), WAIT))) return 'no echo after the resume'
+      await second.write(encode(RESUME_CONTROL_IDS.GOODBYE))
+      if (!(await until(() => second.closed, WAIT))) return 'the server did not close after GOODBYE'
+      return sessionPort
+    } finally {
+      second.destroy()
+    }
+  } finally {
+    first.destroy()
+  }
+}
+
 /** Connects, echoes one frame, then stops reading and writing for good; resolves with the socket, or why it failed. */
 function halfOpenPeer(port: number, frame: Buffer): Promise<{ socket: Socket; port: number } | string> {
   return new Promise((resolve) => {
@@ -435,7 +493,7 @@ export function formatChurn(s: ChurnSummary): string {
     : ['  memory             not measured: run with node --expose-gc']
   return [
     `soak ${s.ok ? 'PASSED' : 'FAILED'} in ${(s.durationMs / 1000).toFixed(1)} s: ${s.cycles} cycles after ${s.warmup} warm-up (${s.cyclesPerSecond} cycles/s)`,
-    `  kinds              fin ${s.kinds.fin}, reset ${s.kinds.reset}, half-open ${s.kinds['half-open']} (measured cycles)`,
+    `  kinds              fin ${s.kinds.fin}, reset ${s.kinds.reset}, resume ${s.kinds.resume}, half-open ${s.kinds['half-open']} (measured cycles)`,
     `  onDisconnect       ${Object.entries(s.reasons).map(([k, v]) => `${k} ${v}`).join(', ')} (all cycles)`,
     `  pairing            ${s.connects} onConnect, ${s.disconnects} onDisconnect, ${s.mismatches} mismatches`,
     `  after              connectionCount ${s.connectionCountAfter}, actors alive ${s.actors.alive} of ${s.actors.created} created`,
@@ -457,6 +515,7 @@ if (isMain(import.meta.url)) {
     warmup: intFlag(flags, 'warmup', 3_000),
     concurrency: intFlag(flags, 'concurrency', 32),
     halfOpenEvery: intFlag(flags, 'half-open-every', 50),
+    resume: flags.has('resume'),
     timeLimitMs: intFlag(flags, 'time-limit', 600_000),
     rssNoiseFloor: intFlag(flags, 'rss-noise-floor-mib', RSS_NOISE_FLOOR / (1024 * 1024)) * 1024 * 1024,
     log: json ? undefined : (line) => process.stderr.write(`${line}\n`),

@@ -134,6 +134,7 @@ describe('parseCliArgs', () => {
       handshakeTimeout: DEFAULTS.handshakeTimeout,
       maxPayload: DEFAULTS.maxPayload,
       maxMessagesPerSecond: 0,
+      resumeGrace: null,
       inspect: null,
       inspectPayloads: false,
       inspectFile: null,
@@ -173,6 +174,7 @@ describe('parseCliArgs', () => {
       handshakeTimeout: 250,
       maxPayload: 65536,
       maxMessagesPerSecond: 500,
+      resumeGrace: null,
       inspect: { host: '127.0.0.2', port: 18788 },
       inspectPayloads: true,
       inspectFile: '/tmp/inspect.jsonl',
@@ -181,6 +183,7 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--inspect=0'])).toMatchObject({ inspect: { host: '127.0.0.1', port: 0 } })
     expect(parseCliArgs(['--inspect-url', 'ws://localhost:9000'])).toMatchObject({ inspect: { url: 'ws://localhost:9000' } })
     expect(parseCliArgs(['--max-messages-per-second', '0'])).toMatchObject({ maxMessagesPerSecond: 0 })
+    expect(parseCliArgs(['--resume-grace', '30000'])).toMatchObject({ resumeGrace: 30_000 })
     expect(parseCliArgs(['machines', '--mermaid'])).toEqual({ command: 'machines', format: 'mermaid' })
     expect(parseCliArgs(['timeline', 'log.jsonl'])).toEqual({ command: 'timeline', file: 'log.jsonl' })
   })
@@ -190,6 +193,13 @@ describe('parseCliArgs', () => {
     expect(
       parseCliArgs(['--ws-port=0', '--ws-path', '/play', '--allowed-origin', 'https://game.example', '--allowed-origin=*', '--no-tcp']),
     ).toMatchObject({ port: null, webSocket: { port: 0, path: '/play', allowedOrigins: ['https://game.example', '*'] } })
+  })
+
+  it('refuses --resume-grace that is not a positive integer, and with --no-handshake', () => {
+    expect(() => parseCliArgs(['--resume-grace', '0'])).toThrow(`Expected \`--resume-grace\` to be an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got \`0\``)
+    expect(() => parseCliArgs(['--resume-grace=5000', '--no-handshake'])).toThrow(
+      'Expected one of `--resume-grace` and `--no-handshake`: a resuming client presents its token as its first frame',
+    )
   })
 
   it('starts the relay on the game host unless --inspect-host says otherwise', () => {

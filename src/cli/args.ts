@@ -30,6 +30,8 @@ export interface ServeSettings {
   maxPayload: number
   /** 0 is off. */
   maxMessagesPerSecond: number
+  /** Keep a session whose peer is lost this long for its client to resume (`resume.grace`), or null: off. */
+  resumeGrace: number | null
   /** Start a local relay there (port 0 picks one), or feed one already running at this URL. */
   inspect: { host: string; port: number } | { url: string } | null
   /** Let payload bytes reach the relay (see `inspectPayloads`). */
@@ -50,6 +52,7 @@ const SERVE_FLAGS = {
   'allowed-origin': { type: 'string', multiple: true },
   'no-tcp': { type: 'boolean' },
   'max-messages-per-second': { type: 'string' },
+  'resume-grace': { type: 'string' },
   inspect: { type: 'string' },
   'inspect-host': { type: 'string' },
   'inspect-url': { type: 'string' },
@@ -70,6 +73,7 @@ const INTEGER_FLAGS = {
   'handshake-timeout': { option: 'handshakeTimeout' },
   'max-payload': { option: 'maxPayload' },
   'max-messages-per-second': { option: 'maxMessagesPerSecond' },
+  'resume-grace': { option: 'resume.grace' },
 } as const satisfies Partial<Record<ServeFlag, { range: IntegerRange } | { option: IntegerOption }>>
 
 type IntegerFlag = keyof typeof INTEGER_FLAGS
@@ -134,6 +138,7 @@ function parseServe(argv: readonly string[]): CliCommand {
     handshakeTimeout: integer('handshake-timeout', DEFAULTS.handshakeTimeout),
     maxPayload: integer('max-payload', DEFAULTS.maxPayload),
     maxMessagesPerSecond: integer('max-messages-per-second', DEFAULTS.maxMessagesPerSecond),
+    resumeGrace: values['resume-grace'] === undefined ? null : integer('resume-grace', 0),
     inspect: inspectTarget(values, host),
     inspectPayloads: values['inspect-payloads'] === true,
     inspectFile: nonEmpty('inspect-file', values['inspect-file']) ?? null,
@@ -141,6 +146,9 @@ function parseServe(argv: readonly string[]): CliCommand {
   if (settings.port === null && values.port !== undefined) throw new OptionError('Expected one of `--port` and `--no-tcp`, got both', '--no-tcp')
   if (settings.port === null && settings.webSocket === null) {
     throw new OptionError('Expected `--no-tcp` with `--ws-port` (a server needs a way in)', '--no-tcp')
+  }
+  if (settings.resumeGrace !== null && !settings.handshake) {
+    throw new OptionError('Expected one of `--resume-grace` and `--no-handshake`: a resuming client presents its token as its first frame', '--resume-grace')
   }
   if (settings.inspectPayloads && settings.inspect === null) {
     throw new OptionError('Expected `--inspect-payloads` with `--inspect` or `--inspect-url` (an --inspect-file log never holds payloads)', '--inspect-payloads')
@@ -260,6 +268,7 @@ export function serverOptions(settings: ServeSettings): ServerOptions {
     handshakeTimeout: settings.handshakeTimeout,
     maxPayload: settings.maxPayload,
     maxMessagesPerSecond: settings.maxMessagesPerSecond,
+    ...(settings.resumeGrace === null ? {} : { resume: { grace: settings.resumeGrace } }),
     inspectPayloads: settings.inspectPayloads,
   }
 }

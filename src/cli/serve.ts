@@ -69,10 +69,11 @@ export async function serve(settings: ServeSettings, io: CliIo): Promise<number>
     return exitCode
   }
   const handshake = settings.handshake ? `handshake on, ${settings.handshakeTimeout} ms` : 'handshake off'
+  const resume = settings.resumeGrace === null ? '' : `, resume within ${settings.resumeGrace} ms`
   const where = [address.port === null ? null : formatAddress({ host: address.host, port: address.port }), address.webSocket?.url ?? null]
   log(
     `zerostate listening on ${where.filter((at) => at !== null).join(' and ')} ` +
-      `(heartbeat ${settings.heartbeatInterval}/${settings.heartbeatTimeout} ms, ${handshake}, max payload ${settings.maxPayload} bytes)`,
+      `(heartbeat ${settings.heartbeatInterval}/${settings.heartbeatTimeout} ms, ${handshake}, max payload ${settings.maxPayload} bytes${resume})`,
   )
   const payloads = settings.inspectPayloads ? 'with payload bytes' : 'payload bytes left out'
   if (inspection.relay?.relay) {

@@ -32,6 +32,8 @@ Options:
   --max-messages-per-second <n>
                               close a session sending faster with
                               rate-limited (default 0, off)
+  --resume-grace <ms>         keep a session whose client is lost this long,
+                              for the client to resume it (default off)
   --inspect[=<port>]          start a Stately inspector relay (default port
                               ${DEFAULT_INSPECT_PORT}, 0 picks a free one) and print the page
                               to open; needs @statelyai/inspect

@@ -12,8 +12,8 @@ interface ActorLine {
 
 /**
  * A person-readable account of an inspection log: per session, the states it went through with
- * the time since it opened and why it closed; per room, the states of its machine, with the
- * players who joined and left it.
+ * the time since it opened, how it was lost while detached and why it closed; per room, the
+ * states of its machine, with the players who joined, dropped, resumed and left.
  */
 export function formatTimeline(jsonl: string): string {
   const actors = new Map<string, ActorLine>()
@@ -34,16 +34,19 @@ export function formatTimeline(jsonl: string): string {
     if (!(room || record.actor.startsWith('session:'))) continue
     if (room && record.kind === 'event' && record.event !== undefined) {
       const { type, player, reason } = record.event as { type?: string; player?: string; reason?: string }
-      if (type === 'player.joined' || type === 'player.left') {
+      const seat = type === undefined ? undefined : SEAT_EVENTS[type]
+      if (seat !== undefined) {
         const line = lineOf(record.actor, record.t)
-        line.states.push({ t: record.t, state: `${type === 'player.joined' ? 'joined' : 'left'} ${player}${reason ? ` (${reason})` : ''}` })
+        line.states.push({ t: record.t, state: `${seat} ${player}${reason ? ` (${reason})` : ''}` })
       }
       continue
     }
     if (record.value === undefined) continue
     const line = lineOf(record.actor, record.t)
     const state = stateName(record.value)
-    if (line.state !== state) line.states.push({ t: record.t, state })
+    // A detached session says how its peer was lost.
+    const loss = state === 'detached' ? record.context?.loss : undefined
+    if (line.state !== state) line.states.push({ t: record.t, state: typeof loss === 'string' ? `${state} (${loss})` : state })
     line.state = state
     const reason = record.context?.reason
     if (!room && typeof reason === 'string') line.reason = reason
@@ -60,6 +63,9 @@ export function formatTimeline(jsonl: string): string {
   }
   return out.length > 0 ? out.join('\n') : 'no sessions in this log'
 }
+
+/** What a room's player events read as in its story. */
+const SEAT_EVENTS: Readonly<Record<string, string>> = { 'player.joined': 'joined', 'player.dropped': 'dropped', 'player.resumed': 'resumed', 'player.left': 'left' }
 
 /** `{ handshake: 'verifying' }` reads as `handshake.verifying`. */
 function stateName(value: unknown): string {

@@ -12,7 +12,7 @@ import { type ChurnSummary, formatChurn, RSS_NOISE_FLOOR, runChurn } from '../..
 it('1,000 cycles of connect/echo/close (half RST, some half-open): registry empty, pairs complete, no actor, socket or timer left', async () => {
   const summary = await runChurn({ cycles: 1_000, warmup: 0, batch: 250, halfOpenEvery: 20, gc: null, timeLimitMs: 60_000 })
   expect(summary.failures, formatChurn(summary)).toEqual([])
-  expect(summary.kinds).toEqual({ fin: 450, reset: 500, 'half-open': 50 })
+  expect(summary.kinds).toEqual({ fin: 450, reset: 500, 'half-open': 50, resume: 0 })
   expect(summary.reasons).toEqual({ 'client-closed': 450, reset: 500, 'heartbeat-timeout': 50 })
   expect(summary.connects).toBe(1_000)
   expect(summary.disconnects).toBe(1_000)
@@ -43,6 +43,20 @@ it('leaves less than 200 bytes per cycle behind over 2,000 measured cycles (chil
   expect(rssGrowth < 4 * RSS_NOISE_FLOOR || point!.rssSlope < 200, `RSS +${rssGrowth} B, slope ${point!.rssSlope} B/cycle`).toBe(true)
   expect(summary.sessions!.registered - summary.sessions!.collected).toBeLessThanOrEqual(8)
 }, 150_000)
+
+it('10,000 sessions that drop and resume leave nothing behind: heap per cycle flat, every session collected (child process with --expose-gc)', async () => {
+  const summary = await runSoakChild(['--resume', '--cycles', '10000', '--warmup', '2000', '--json', '--rss-noise-floor-mib', '8'], 240_000)
+  expect(summary.failures, formatChurn(summary)).toEqual([])
+  // One cycle in 50 is a half-open peer (detached at the heartbeat timeout, closed after the grace); every other drops and resumes.
+  expect(summary.kinds).toEqual({ fin: 0, reset: 0, 'half-open': 200, resume: 9_800 })
+  expect(summary.reasons).toEqual({ 'client-closed': 11_760, 'heartbeat-timeout': 240 })
+  const point = summary.memory.points.find((p) => p.cycles === 10_000)!
+  expect(point.heapPerCycle).toBeLessThan(200)
+  expect(point.heapSlope).toBeLessThan(200)
+  expect(summary.sessions!.registered - summary.sessions!.collected).toBeLessThanOrEqual(8)
+  // One connection actor per session and one per resume, none alive.
+  expect(summary.actors).toEqual({ created: 12_000 + 11_760, alive: 0 })
+}, 300_000)
 
 function runSoakChild(args: string[], timeoutMs: number): Promise<ChurnSummary> {
   return new Promise((resolve, reject) => {
