@@ -23,6 +23,7 @@ const FLAGS = [
   '--max-payload',
   '--no-handshake',
   '--max-messages-per-second',
+  '--resume-grace',
   '--inspect',
   '--inspect-host',
   '--inspect-url',
