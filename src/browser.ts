@@ -11,8 +11,8 @@ export type {
   WebSocketLike,
   WebSocketMessageEventLike,
 } from './webSocketClient.js'
-export type { ClientCloseReason, ZerostateClient } from './client/zerostateClient.js'
-export type { CommonClientOptions } from './client/clientSettings.js'
+export type { ClientCloseReason, ClientStatus, ZerostateClient } from './client/zerostateClient.js'
+export type { ClientResumeOptions, CommonClientOptions } from './client/clientSettings.js'
 export type { Clock } from './options.js'
 export type { Message } from './protocol/message.js'
 export { DEFAULT_MAX_PAYLOAD, HEARTBEAT_ID, isMessage } from './protocol/message.js'

@@ -5,7 +5,7 @@ export type { Address, ListenOptions, WebSocketAddress, WebSocketListenOptions }
 export { closeReasonOf, WEBSOCKET_CLOSE_CODES } from './transport/closeCodes.js'
 export type { TransportKind, UpgradeRequest } from './transport/transport.js'
 export { connect } from './client.js'
-export type { Client, ClientCloseReason, ClientOptions, CommonClientOptions, ZerostateClient } from './client.js'
+export type { Client, ClientCloseReason, ClientOptions, ClientResumeOptions, ClientStatus, CommonClientOptions, ZerostateClient } from './client.js'
 export { connectWebSocket } from './webSocketClient.js'
 export type { WebSocketClientOptions, WebSocketCloseEventLike, WebSocketConstructor, WebSocketLike, WebSocketMessageEventLike } from './webSocketClient.js'
 export type { Session, UserId } from './session.js'

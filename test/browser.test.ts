@@ -16,7 +16,8 @@ import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildBrowser } from '../scripts/build-browser.js'
 import { connect, type Client } from '../src/client.js'
-import { createServer, type Server } from '../src/index.js'
+import { createServer, type Server, type Session } from '../src/index.js'
+import { CutProxy } from './helpers/cutProxy.js'
 import { waitFor } from './helpers/wait.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -141,6 +142,63 @@ describe('the browser client in headless Chromium', () => {
     await page.waitForSelector('body[data-state="closed"]', { timeout: 5_000 })
     expect(await page.textContent('#status')).toBe('closed: server-stopping')
     expect(await tcp.closed).toBe('server-closed')
+  })
+})
+
+describe('the browser client resumes in headless Chromium', () => {
+  let browser: Browser
+  let http: HttpServer
+  let server: Server
+  let proxy: CutProxy
+  let origin = ''
+  const sessions: Session[] = []
+
+  beforeAll(async () => {
+    const html = await readFile(PAGE)
+    http = createHttpServer((request, response) => {
+      const path = new URL(request.url ?? '/', 'http://localhost').pathname
+      if (path === '/') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html)
+      else if (path === '/zerostate.js') response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle)
+      else response.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+    server = createServer({ resume: { grace: 30_000 } })
+    server.onConnect((session) => void sessions.push(session))
+    server.onMessage((_session, message) => void server.broadcast({ id: 2, data: Uint8Array.from(message.data) }))
+    const address = await server.listen({ port: false, webSocket: { port: 0, allowedOrigins: [origin] } })
+    proxy = await CutProxy.open(address.webSocket.port)
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await proxy?.close()
+    await server?.stop()
+    if (http !== undefined) await new Promise((resolve) => http.close(resolve))
+  })
+
+  it('a page whose WebSocket is cut reports dropped, comes back open in the same session, and misses nothing sent meanwhile', async () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true)
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
+    const page = await browser.newPage({ viewport: VIEWPORT })
+    await page.goto(`${origin}/?resume&ws=${encodeURIComponent(`ws://127.0.0.1:${proxy.port}/`)}`)
+    await page.waitForSelector('#log li', { timeout: 10_000 })
+    expect(await page.locator('#log li').allTextContents()).toEqual(['2: hello from the page'])
+    const [session] = sessions
+    proxy.cut()
+    await waitFor(() => session!.state === 'detached')
+    // Broadcast while the page is away: it gets it after the resume, once.
+    expect(server.broadcast({ id: 2, data: new TextEncoder().encode('while you were away') })).toBe(1)
+    await page.waitForSelector('#statuses li:nth-child(2)', { timeout: 10_000 })
+    expect(await page.locator('#statuses li').allTextContents()).toEqual(['dropped', 'open'])
+    await page.evaluate(() => {
+      const client = (globalThis as unknown as { zerostateClient: { send(message: { id: number; data: Uint8Array }): boolean } }).zerostateClient
+      client.send({ id: 1, data: new TextEncoder().encode('back again') })
+    })
+    await page.waitForSelector('#log li:nth-child(3)', { timeout: 5_000 })
+    expect(await page.locator('#log li').allTextContents()).toEqual(['2: hello from the page', '2: while you were away', '2: back again'])
+    expect(session!.state).toBe('active')
+    expect(server.connectionCount).toBe(1)
   })
 })
 
