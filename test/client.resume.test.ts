@@ -176,6 +176,31 @@ describe.each(TRANSPORTS)('the client resumes over %s', (transport) => {
   })
 })
 
+describe('grace expiry in a room', () => {
+  it('a player who does not come back within the grace leaves with the loss reason, and the room hears left once', async () => {
+    const clock = new SimulatedClock()
+    const h = await startServer({ clock, resume: { grace: GRACE }, echo: false })
+    h.server.room('relay', { machine: relay, maxPlayers: 4, keepWhenEmpty: true })
+    const proxy = await CutProxy.open(h.port)
+    proxies.push(proxy)
+    const client = await connect({ port: proxy.port, heartbeatInterval: 0, resume: FAST })
+    clients.push(client)
+    client.send({ id: -1, data: Buffer.from(JSON.stringify({ name: 'relay' })) })
+    await waitFor(() => h.server.rooms.list('relay')[0]?.players.length === 1)
+    const room = h.server.rooms.list('relay')[0]!
+    const session = h.connects[0]!
+    proxy.blocking = true
+    proxy.cut()
+    await waitFor(() => session.state === 'detached')
+    clock.increment(GRACE + 1_000)
+    await waitFor(() => session.state === 'closed')
+    await settle()
+    const heard = (h.server.rooms.snapshot(room.id).snapshot as unknown as { context: { heard: string[] } }).context.heard
+    expect(heard).toEqual([`dropped ${session.id}`, `left ${session.id} reset`])
+    expect((await h.disconnectOf(session)).code).toBe('reset')
+  })
+})
+
 describe('the client on its own clock', () => {
   it('backs off exponentially with jitter, and gives up with the loss after giveUpAfter', async () => {
     const clock = new SimulatedClock()
