@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ARENA_MESSAGES, frame, isPlayerMessage } from '../examples/arena/arenaMessages.js'
 import { arenaRoom } from '../examples/arena/arenaRoom.js'
+import { DEMO_FLAGS, demoArgs } from '../examples/arena/demoArgs.js'
 import { Direction, TurnSchema } from '../examples/arena/gen/arena_pb.js'
 import { toMermaid } from '../src/mermaid.js'
 import { REPO_ROOT } from '../stress/child.js'
@@ -75,23 +76,27 @@ describe('docs/game.md', () => {
     expect(frame(TurnSchema, { direction: Direction.UP }).data).toHaveLength(2)
   })
 
-  it('lists the flags examples/arena/server.ts takes, with their defaults', () => {
-    const source = read('examples/arena/server.ts')
-    const options = source.slice(source.indexOf('options: {'), source.indexOf('\n  },\n})'))
-    const flags = [...options.matchAll(/^ {4}'?([a-z-]+)'?: \{ type: 'string'(?:, default: '([^']*)')? \}/gm)].map(([, name, value]) => [name!, value] as const)
+  it('lists the flags npm run demo takes, with their defaults', () => {
     const documented = table('flags').map(([flag, value]) => [code(flag!).replace('[=port]', '').replace(/^--/, ''), code(value!)] as const)
-    expect(documented.map(([name]) => name).sort()).toEqual(flags.map(([name]) => name).sort())
-    for (const [name, value] of flags) if (value !== undefined) expect(documented.find(([flag]) => flag === name)?.[1], name).toBe(value)
-    expect(documented.find(([flag]) => flag === 'inspect')?.[1]).toBe(/const INSPECT_PORT = (\d+)/.exec(source)?.[1])
-    expect(source).toMatch(/port === 0 \? 0 : port \+ 1/)
+    expect(documented.map(([name]) => name)).toEqual(Object.keys(DEMO_FLAGS))
+    for (const [name, value] of documented) {
+      const flag = DEMO_FLAGS[name as keyof typeof DEMO_FLAGS]
+      if ('default' in flag) expect(value, name).toBe(flag.default)
+    }
+    const defaults = demoArgs(['--inspect'])
+    expect([defaults.tcpPort, defaults.inspect]).toEqual([Number(DEMO_FLAGS.port.default) + 1, Number(documented.find(([name]) => name === 'inspect')![1])])
+    expect(documented.find(([name]) => name === 'tcp-port')![1]).toBe('--port')
   })
 })
 
 describe('what docs/game.md says the commands print', () => {
   let dir = ''
   let child: ChildProcess | undefined
+  const others: ChildProcess[] = []
   afterAll(async () => {
-    if (child?.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+    for (const started of [child, ...others]) {
+      if (started?.exitCode === null && started.signalCode === null && started.pid !== undefined) process.kill(-started.pid, 'SIGKILL')
+    }
     if (dir !== '') await rm(dir, { recursive: true, force: true })
   })
 
@@ -103,7 +108,7 @@ describe('what docs/game.md says the commands print', () => {
       .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
       .replace(/^ *\+\d+ ms/gm, '  +<t> ms')
 
-  it('npm run demo -- --bots 3 --inspect --inspect-file, then npm start -- timeline', async () => {
+  it('npm run demo -- --bots 3 --inspect --inspect-file, a bot of its own, then npm start -- timeline', async () => {
     dir = await mkdtemp(join(tmpdir(), 'zerostate-game-doc-'))
     const file = join(dir, 'arena.jsonl')
     child = spawn('npm', ['run', '-s', 'demo', '--', '--port', '0', '--bots', '3', '--inspect=0', '--inspect-file', file], {
@@ -115,12 +120,26 @@ describe('what docs/game.md says the commands print', () => {
     let stdout = ''
     child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text))
     const exited = new Promise((resolve) => child!.once('exit', resolve))
+    // One more bot, on its own, the way the docs run one.
+    await waitFor(() => stdout.includes('bot(s) playing'), { timeout: 20_000, message: () => stdout })
+    const tcpPort = /over TCP to 127\.0\.0\.1:(\d+)\)/.exec(stdout)![1]!
+    const solo = spawn('npx', ['tsx', 'examples/arena/bot.ts', '--port', tcpPort, '--name', 'bot'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+    others.push(solo)
+    let soloOut = ''
+    solo.stdout!.setEncoding('utf8').on('data', (text: string) => (soloOut += text))
+    const soloExited = new Promise((resolve) => solo.once('exit', (code, signal) => resolve(code ?? signal)))
+    await waitFor(() => soloOut.includes(`bot bot playing on 127.0.0.1:${tcpPort}\n`), { timeout: 20_000, message: () => soloOut })
     // The round starts after the three-second countdown: wait for the room's `playing` in the file.
     await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('"value":"playing"'), { timeout: 20_000, interval: 50, message: () => stdout })
     // The inspector relay's page is up where the demo says.
     const inspector = /^arena: watch every actor in the Stately inspector at (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)?.[1]
     expect(inspector, stdout).toBeDefined()
     expect((await fetch(inspector!)).status).toBe(200)
+    // Ctrl-C, as a terminal sends it: to npx and the bot alike. The bot closes its connection
+    // and exits 0; npx then ends itself with the signal it got.
+    process.kill(-solo.pid!, 'SIGINT')
+    expect(await soloExited).toBe('SIGINT')
+    expect(soloOut).toMatch(/^bot closed: client-closed$/m)
     child.kill('SIGINT')
     expect(await exited).toBe(0)
 
