@@ -1,9 +1,10 @@
 /**
  * The arena as a room chart: lobby → countdown → playing → gameOver → lobby. Each player's seat
- * (joined, ready, playing, out: see arenaSeats.ts) is in the context and moves with the chart.
+ * (joined, ready, playing, out, dropped: see arenaSeats.ts) is in the context and moves with the
+ * chart.
  *
- * - lobby: players say Hello (their name) and Ready; once at least `minPlayers` are seated and
- *   all of them are ready, the countdown starts.
+ * - lobby: players say Hello (their name) and Ready; once at least `minPlayers` are ready and
+ *   every other seat is dropped, the countdown starts: a lost player does not hold up the rest.
  * - countdown: `countdownTicks` ticks; if a ready player leaves and too few are left, back to the
  *   lobby. The room is never locked: who joins now (until it is full) watches this round and
  *   plays the next.
@@ -12,15 +13,20 @@
  * - gameOver: the winner (the last one riding, if any) gets a win; after `gameOverTicks`, every
  *   seat is joined again and the lobby waits for Ready.
  *
+ * - in any phase, `player.dropped` (the server's `resume`: the connection is lost, the seat kept)
+ *   makes the seat dropped. Its cycle, if it rides, goes straight on, since no one steers it: it
+ *   may crash, or even win. A Ready is cancelled. `player.resumed` puts the seat back where the
+ *   round has left it: playing if its cycle still rides, out if it crashed, joined once the round
+ *   is over (or in the lobby). If the grace runs out the room hears `player.left`, as for any
+ *   leave: the seat goes and its cycle is out, its trail a wall until the round ends.
+ *
  * It speaks only by emitting frames (arenaMessages.ts) and reads no clock: time is `room.tick`.
- * Reconnection's `player.dropped` / `player.resumed` would be two more root handlers moving a
- * seat through a `dropped` row of arenaSeats.ts.
  */
 import { assign, emit, enqueueActions, setup } from 'xstate'
 import { broadcast, type PlayerId, type RoomEmitted, type RoomEvent, type RoomInput, sendTo } from '../../machines/index.js'
 import { type ArenaMessage, frame, parse } from './arenaMessages.js'
 import { advance, type ArenaSettings, DEFAULT_SETTINGS, decided, type Heading, MAX_PLAYERS, riding, spawn, steer, type World } from './arenaRules.js'
-import { moveSeat, type Seat, type SeatState } from './arenaSeats.js'
+import { moveSeat, moveStanding, resumeSeat, type Seat, type SeatState, standing } from './arenaSeats.js'
 import {
   BoardSchema,
   Direction,
@@ -63,7 +69,9 @@ export function createArenaRoom(overrides: Partial<ArenaSettings> = {}) {
       readyMessage: ({ context, event }) =>
         messageOf(event)?.$typeName === 'zerostate.arena.v1.Ready' && seatOf(context, event)?.state === 'joined',
       turnMessage: ({ context, event }) => messageOf(event)?.$typeName === 'zerostate.arena.v1.Turn' && seatOf(context, event)?.state === 'playing',
-      allReady: ({ context }) => context.seats.length >= context.settings.minPlayers && context.seats.every((seat) => seat.state === 'ready'),
+      allReady: ({ context }) =>
+        context.seats.filter((seat) => seat.state === 'ready').length >= context.settings.minPlayers &&
+        context.seats.every((seat) => seat.state === 'ready' || seat.state === 'dropped'),
       tooFewReady: ({ context }) => context.seats.filter((seat) => seat.state === 'ready').length < context.settings.minPlayers,
       countdownOver: ({ context }) => context.ticks >= context.settings.countdownTicks,
       roundDecided: ({ context }) => decided(context.world),
@@ -99,6 +107,8 @@ export function createArenaRoom(overrides: Partial<ArenaSettings> = {}) {
           return context.seats.map((other) => (other === seat ? { ...seat, name } : other))
         },
       }),
+      drop: assign({ seats: ({ context, event }) => context.seats.map((seat) => (seat === seatOf(context, event) ? moveSeat(seat, 'dropped') : seat)) }),
+      resume: assign({ seats: ({ context, event }) => context.seats.map((seat) => (seat === seatOf(context, event) ? resumeSeat(seat) : seat)) }),
       markReady: assign({ seats: ({ context, event }) => context.seats.map((seat) => (seat === seatOf(context, event) ? moveSeat(seat, 'ready') : seat)) }),
       enter: assign((_, params: { phase: ArenaPhase }) => ({ phase: params.phase, ticks: 0 })),
       count: enqueueActions(({ context, enqueue }) => {
@@ -131,7 +141,7 @@ export function createArenaRoom(overrides: Partial<ArenaSettings> = {}) {
           return
         }
         const { world, crashed } = advance(context.world, context.settings)
-        const seats = context.seats.map((seat) => (crashed.includes(seat.slot) && seat.state === 'playing' ? moveSeat(seat, 'out') : seat))
+        const seats = context.seats.map((seat) => (crashed.includes(seat.slot) && standing(seat) === 'playing' ? moveStanding(seat, 'out') : seat))
         enqueue.assign({ ticks: 0, world, seats })
         enqueue.emit(broadcast(stepFrame(world)))
         if (crashed.length > 0) enqueue.emit(roomStateOf({ ...context, seats, world }))
@@ -142,7 +152,9 @@ export function createArenaRoom(overrides: Partial<ArenaSettings> = {}) {
         const seats = context.seats.map((seat) => (seat === winner ? { ...seat, wins: seat.wins + 1 } : seat))
         return { seats, winner: winner?.id ?? null }
       }),
-      resetSeats: assign({ seats: ({ context }) => context.seats.map((seat) => (seat.state === 'playing' || seat.state === 'out' ? moveSeat(seat, 'joined') : seat)) }),
+      resetSeats: assign({
+        seats: ({ context }) => context.seats.map((seat) => (standing(seat) === 'playing' || standing(seat) === 'out' ? moveStanding(seat, 'joined') : seat)),
+      }),
       sendRoom: emit(({ context }) => roomStateOf(context)),
     },
   }).createMachine({
@@ -152,6 +164,8 @@ export function createArenaRoom(overrides: Partial<ArenaSettings> = {}) {
     on: {
       'player.joined': { actions: ['seat', 'welcome', 'sendRoom'] },
       'player.left': { actions: ['unseat', 'sendRoom'] },
+      'player.dropped': { actions: ['drop', 'sendRoom'] },
+      'player.resumed': { actions: ['resume', 'sendRoom'] },
       'player.message': { guard: 'hello', actions: ['rename', 'sendRoom'] },
     },
     states: {
@@ -210,6 +224,7 @@ const WIRE_SEATS: Readonly<Record<SeatState, WireSeat>> = {
   ready: WireSeat.READY,
   playing: WireSeat.PLAYING,
   out: WireSeat.OUT,
+  dropped: WireSeat.DROPPED,
 }
 
 function messageOf(event: RoomEvent): ArenaMessage | null {

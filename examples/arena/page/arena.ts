@@ -27,6 +27,7 @@ const SEAT_NAMES: Record<SeatState, string> = {
   [SeatState.READY]: 'ready',
   [SeatState.PLAYING]: 'playing',
   [SeatState.OUT]: 'out',
+  [SeatState.DROPPED]: 'dropped',
 }
 const CONNECTION_NAMES: Record<ConnectionState, string> = {
   [ConnectionState.UNSPECIFIED]: '?',
@@ -34,6 +35,7 @@ const CONNECTION_NAMES: Record<ConnectionState, string> = {
   [ConnectionState.ACTIVE]: 'active',
   [ConnectionState.HEARTBEAT_MISSED]: 'heartbeatMissed',
   [ConnectionState.CLOSED]: 'closed',
+  [ConnectionState.DETACHED]: 'detached',
 }
 const KEYS: Record<string, Direction> = {
   ArrowUp: Direction.UP,
