@@ -1,7 +1,8 @@
 /**
  * The arena's server, on zerostate's public API: one room type (arenaRoom.ts, ticked at 20 Hz),
  * every session seated in an arena as it connects, TCP for bots and WebSocket for pages, and the
- * page's files served from the WebSocket port (`webSocket.static`). Beside the room's own frames
+ * page's files served from the WebSocket port (`webSocket.static`). With `resume`, a player whose
+ * connection is lost keeps its session and seat for the grace (detached, its seat dropped). Beside the room's own frames
  * it sends each room's players the connection state of every player (Connections): the room
  * machine stays pure and knows nothing of connections, so the server learns them from the
  * inspection stream, where every `session:<id>` actor reports each of its snapshots.
@@ -23,6 +24,8 @@ export interface ArenaServerOptions {
   /** The built page (buildArenaPage) to serve. */
   pageDir: string
   heartbeat?: HeartbeatOptions
+  /** Lets a player whose connection is lost come back to its session and seat within `grace` ms; off when left out. */
+  resume?: { grace: number }
   /** A smaller arena or shorter pauses, for tests. */
   settings?: Partial<ArenaSettings>
   /** Also sees every actor's inspection events: a Stately relay, a JSONL file. */
@@ -44,6 +47,7 @@ const WIRE_STATES: Readonly<Record<string, ConnectionState>> = {
   handshake: ConnectionState.HANDSHAKE,
   active: ConnectionState.ACTIVE,
   heartbeatMissed: ConnectionState.HEARTBEAT_MISSED,
+  detached: ConnectionState.DETACHED,
   closed: ConnectionState.CLOSED,
 }
 
@@ -56,7 +60,7 @@ export async function startArena(options: ArenaServerOptions): Promise<ArenaServ
       options.inspect?.next?.(event)
     },
   }
-  const server = createServer({ heartbeat: options.heartbeat, inspect })
+  const server = createServer({ heartbeat: options.heartbeat, inspect, ...(options.resume === undefined ? {} : { resume: options.resume }) })
   connections.server = server
   server.room(ARENA, { machine: createArenaRoom(settings), maxPlayers: MAX_PLAYERS, tickRate: settings.tickRate, accepts: isPlayerMessage })
   server.onConnect((session) => {

@@ -2,7 +2,8 @@
  * A bot that plays the arena over TCP with zerostate's `connect` client (zero's wire, no
  * browser): it says Hello, is Ready whenever its seat is joined in the lobby, and at each Step
  * turns towards the free neighbour cell with the most room behind it, going straight when that
- * is as good. `npx tsx examples/arena/bot.ts --port 18801 --name bot` runs one on its own.
+ * is as good. It connects with `resume: true`: a lost connection is dialled again and the bot
+ * comes back to its seat (when the server has `resume` on). `npx tsx examples/arena/bot.ts --port 18801 --name bot` runs one on its own.
  */
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -42,7 +43,7 @@ const OPPOSITE: Readonly<Record<Heading, Heading>> = { up: 'down', down: 'up', l
 const LOOKAHEAD = 120
 
 export async function startBot(options: BotOptions): Promise<Bot> {
-  const client = await connect({ host: options.host ?? '127.0.0.1', port: options.port, heartbeatInterval: options.heartbeatInterval ?? 2_000 })
+  const client = await connect({ host: options.host ?? '127.0.0.1', port: options.port, heartbeatInterval: options.heartbeatInterval ?? 2_000, resume: true })
   let me = ''
   let mySlot = -1
   let width = 0

@@ -1,7 +1,8 @@
 /**
  * The flags of `npm run demo` (examples/arena/server.ts), parsed and checked: the page's port
  * (18800, beside zerostate's defaults of 18787-18789 so a demo and the tests never meet), the
- * bots' TCP port next to it, bots to start, and inspection.
+ * bots' TCP port next to it, bots to start, inspection, and how long a lost player may take to
+ * come back.
  */
 import { parseArgs } from 'node:util'
 
@@ -16,7 +17,11 @@ export const DEMO_FLAGS = {
   bots: { type: 'string', default: '0' },
   inspect: { type: 'string' },
   'inspect-file': { type: 'string' },
+  'resume-grace': { type: 'string', default: '15000' },
 } as const
+
+/** The longest `--resume-grace`: an hour, past which a lost player is not coming back to this round. */
+export const MAX_RESUME_GRACE = 3_600_000
 
 export interface DemoArgs {
   host: string
@@ -28,6 +33,8 @@ export interface DemoArgs {
   /** The inspector relay's port, or null for none. */
   inspect: number | null
   inspectFile: string | null
+  /** How long a player whose connection is lost keeps its seat, in ms; 0: resume off, a lost player leaves at once. */
+  resumeGrace: number
 }
 
 export class DemoArgsError extends Error {
@@ -56,12 +63,21 @@ export function demoArgs(argv: readonly string[]): DemoArgs {
     bots: countOf('--bots', values.bots!),
     inspect: values.inspect === undefined ? null : portOf('--inspect', values.inspect),
     inspectFile: values['inspect-file'] ?? null,
+    resumeGrace: graceOf('--resume-grace', values['resume-grace']!),
   }
 }
 
 function portOf(flag: string, text: string): number {
   const value = Number(text)
   if (text === '' || !Number.isInteger(value) || value < 0 || value > 65_535) throw new DemoArgsError(`${flag} wants a port from 0 to 65535, got ${JSON.stringify(text)}`)
+  return value
+}
+
+function graceOf(flag: string, text: string): number {
+  const value = Number(text)
+  if (text === '' || !Number.isInteger(value) || value < 0 || value > MAX_RESUME_GRACE) {
+    throw new DemoArgsError(`${flag} wants milliseconds from 0 (off) to ${MAX_RESUME_GRACE}, got ${JSON.stringify(text)}`)
+  }
   return value
 }
 

@@ -1,7 +1,8 @@
 // The arena demo: `npm run demo` (or `npm run demo -- --bots 3`), then open the URL it prints.
 // Flags (demoArgs.ts): --port (the page and its WebSocket, default 18800), --tcp-port (bots,
 // default port + 1), --host, --bots N, --inspect[=port] (a Stately inspector relay, default
-// 18802), --inspect-file out.jsonl.
+// 18802), --inspect-file out.jsonl, --resume-grace ms (how long a lost player keeps its seat,
+// default 15000; 0: off).
 import type { InspectionEvent, Observer } from 'xstate'
 import { type FileInspector, openFileInspector, type RelayInspector, startRelayInspector } from '../../src/index.js'
 import { startArena } from './arenaServer.js'
@@ -34,6 +35,7 @@ const arena = await startArena({
   tcpPort: settings.tcpPort,
   webPort: settings.port,
   pageDir: await buildArenaPage(),
+  resume: settings.resumeGrace === 0 ? undefined : { grace: settings.resumeGrace },
   inspect: observers.length === 0 ? undefined : { next: (event) => observers.forEach((observer) => observer.next?.(event)) },
 })
 console.log(`arena: open ${arena.pageUrl} to play (bots connect over TCP to ${arena.address.host}:${arena.address.port})`)

@@ -5,7 +5,11 @@
  * play a round to its end by scripted key presses. Each page's panel shows every player's seat
  * and connection state as they change (alice sends no heartbeats of her own, so the server's
  * probe shows her as heartbeatMissed), and screenshots in the lobby, mid-round and at game over
- * are checked: the canvas drawn (its pixels sampled), the panel's players and states. The
+ * are checked: the canvas drawn (its pixels sampled), the panel's players and states. Bob's page
+ * reaches the server through a TCP proxy (test/helpers/cutProxy.ts) that cuts his connection
+ * mid-round and refuses new ones for a moment: both panels show him dropped (his seat) and
+ * detached (his session), his own page its client dropped, and once the proxy lets him through he
+ * resumes into the same seat, riding, and the round goes on to game over. The
  * screenshots stay in a temporary directory (KEEP_ARENA_ARTIFACTS=1 keeps it); the one in the
  * docs is made by scripts/arena-screenshot.ts.
  */
@@ -15,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { CutProxy } from '../helpers/cutProxy.js'
 import { sleep } from '../helpers/wait.js'
 import { type ArenaServer, startArena } from '../../examples/arena/arenaServer.js'
 import { type Bot, startBot } from '../../examples/arena/bot.js'
@@ -23,23 +28,37 @@ import { Phase } from '../../examples/arena/gen/arena_pb.js'
 import type { ArenaHook, PanelRow } from '../../examples/arena/page/arenaHook.js'
 import { ARENA_VIEWPORT, CHROMIUM, CHROMIUM_ARGS } from '../../scripts/arena-screenshot.js'
 
-/** A 24 x 24 arena at five steps a second: alice, riding up from row 9, is out after two seconds, bob, riding down, after three. */
-const SETTINGS = { width: 24, height: 24, ticksPerStep: 4, countdownTicks: 10, gameOverTicks: 30 }
+/**
+ * A 24 x 40 arena at five steps a second: alice, riding up from row 15, is out after three
+ * seconds; bob, riding down, after five, which leaves him time to drop and come back first.
+ */
+const SETTINGS = { width: 24, height: 40, ticksPerStep: 4, countdownTicks: 10, gameOverTicks: 30 }
 
 let dir = ''
 let arena: ArenaServer
 let browser: Browser | undefined
 let bot: Bot | undefined
+/** Between bob's page and the server. */
+let proxy: CutProxy | undefined
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zerostate-arena-'))
   // The server's probe comes after one second of silence; bob and the bot send heartbeats sooner.
-  arena = await startArena({ tcpPort: 0, webPort: 0, pageDir: await buildArenaPage(join(dir, 'page')), heartbeat: { interval: 1_000, timeout: 10_000 }, settings: SETTINGS })
+  arena = await startArena({
+    tcpPort: 0,
+    webPort: 0,
+    pageDir: await buildArenaPage(join(dir, 'page')),
+    heartbeat: { interval: 1_000, timeout: 10_000 },
+    resume: { grace: 15_000 },
+    settings: SETTINGS,
+  })
+  proxy = await CutProxy.open(arena.address.webSocket.port)
 })
 
 afterAll(async () => {
   await browser?.close()
   await bot?.close()
+  await proxy?.close()
   await arena?.stop()
   if (process.env.KEEP_ARENA_ARTIFACTS) console.log(`arena artifacts: ${dir}`)
   else await rm(dir, { recursive: true, force: true })
@@ -51,9 +70,9 @@ type Row = Partial<Omit<PanelRow, 'wins'>>
 const hook = <T>(page: Page, read: (arena: ArenaHook) => T): Promise<T> =>
   page.evaluate(`(${read.toString()})(globalThis.arena)`) as Promise<T>
 
-/** Opens the page and waits for it to be connected (its hook is set once it is). */
-async function open(page: Page, query: string): Promise<void> {
-  await page.goto(`${arena.pageUrl}?${query}`)
+/** Opens the page (from `base`: the server, or the proxy) and waits for it to be connected (its hook is set once it is). */
+async function open(page: Page, query: string, base = arena.pageUrl): Promise<void> {
+  await page.goto(`${base}?${query}`)
   await page.waitForFunction('globalThis.arena !== undefined')
 }
 
@@ -78,6 +97,15 @@ async function waitUntil(page: Page, what: string, holds: (arena: ArenaHook) => 
   }
 }
 
+/** Waits until the page has seen `steps` steps of this round (hook functions run in the page, so they cannot close over a count). */
+async function stepsSeen(page: Page, what: string, steps: number, timeout = 5_000): Promise<void> {
+  const deadline = performance.now() + timeout
+  while ((await hook(page, (arena) => arena.steps)) < steps) {
+    if (performance.now() > deadline) throw new Error(`not within ${timeout} ms: ${what}`)
+    await sleep(20)
+  }
+}
+
 /** A screenshot of the page, checked to be a whole PNG of the viewport's size. */
 async function screenshot(page: Page, name: string): Promise<void> {
   const png = await page.screenshot({ path: join(dir, `${name}.png`) })
@@ -96,7 +124,9 @@ it('two pages and a TCP bot play a round to game over, every state on each panel
   // Lobby: seats in the order they came (slots 0, 1 and 2); the bot is ready at once.
   await open(alice, 'name=alice&heartbeat=0')
   await panelShows(alice, [{ name: 'alice', seat: 'joined' }])
-  await open(bob, 'name=bob&heartbeat=250')
+  // Bob's page and its WebSocket both come through the proxy: the page's origin is the proxy's.
+  await open(bob, 'name=bob&heartbeat=250', `http://127.0.0.1:${proxy!.port}/`)
+  expect(await hook(bob, (arena) => arena.client)).toBe('open')
   await panelShows(bob, [{ name: 'alice' }, { name: 'bob', seat: 'joined', connection: 'active' }])
   bot = await startBot({ port: arena.address.port, name: 'bot', heartbeatInterval: 250 })
   await panelShows(bob, [
@@ -130,9 +160,33 @@ it('two pages and a TCP bot play a round to game over, every state on each panel
   ])
   // Alice sends only her key presses: a second after one she may be heartbeatMissed for a moment.
   expect(['active', 'heartbeatMissed']).toContain(mid[0]!.connection)
+  expect(mid.map((row) => row.slot)).toEqual([0, 1, 2])
   await screenshot(alice, 'playing')
   const riding = await hook(alice, (arena) => arena.pixels())
   for (const [slot, name] of ['alice', 'bob', 'bot'].entries()) expect(riding.bySlot[slot], `${name}'s trail`).toBeGreaterThan(0)
+
+  // Bob's network goes down mid-round: his connection is cut, and new ones refused for now.
+  const bobId = await hook(bob, (arena) => arena.me)
+  proxy!.blocking = true
+  proxy!.cut()
+  await waitUntil(bob, "bob's client dropped", (arena) => arena.client === 'dropped')
+  expect(await hook(bob, (arena) => arena.status)).toBe('connection lost: coming back…')
+  await panelShows(alice, [{ name: 'alice', seat: 'playing' }, { id: bobId, name: 'bob', seat: 'dropped', connection: 'detached' }, { name: 'bot', seat: 'playing' }])
+  await screenshot(alice, 'bobDropped')
+  await screenshot(bob, 'bobOffline')
+  // His cycle rides on, unsteered, while he is away (he was riding straight down anyway).
+  const away = await hook(alice, (arena) => arena.steps)
+  await stepsSeen(alice, 'two more steps', away + 2)
+  // The network is back: bob's client dials again and resumes into his seat, still riding.
+  proxy!.blocking = false
+  await waitUntil(bob, "bob's client open again", (arena) => arena.client === 'open', 5_000)
+  const back: Row[] = [{ name: 'alice' }, { id: bobId, name: 'bob', seat: 'playing', connection: 'active' }, { name: 'bot', seat: 'playing' }]
+  for (const page of [alice, bob]) expect((await panelShows(page, back)).map((row) => row.slot)).toEqual([0, 1, 2])
+  expect(await hook(bob, (arena) => arena.me)).toBe(bobId)
+  expect(await hook(bob, (arena) => arena.status)).toBe('ride!')
+  expect(proxy!.connections).toBeGreaterThanOrEqual(2)
+  // Bob's page got what was sent while he was away: every step, his trail with it.
+  await stepsSeen(bob, "bob's page caught up", away + 2)
 
   // Game over: alice and bob hit the walls and the bot wins; both pages say so.
   await Promise.all([alice, bob].map((page) => waitUntil(page, 'game over', (arena) => arena.phase === 'gameOver', 10_000)))
@@ -153,6 +207,19 @@ it('two pages and a TCP bot play a round to game over, every state on each panel
   // Back in the lobby: every seat joined again, the bot ready for the next round at once.
   await panelShows(alice, [{ name: 'alice', seat: 'joined' }, { name: 'bob', seat: 'joined' }, { name: 'bot', seat: 'ready' }])
   expect(await hook(alice, (arena) => arena.phase)).toBe('lobby')
+
+  // Each page listed each of bob's states as it changed, in order: the seat dropped and back,
+  // the session detached and back (bob's own page hears both in the frames replayed to it).
+  for (const page of [alice, bob]) {
+    const changes = (await hook(page, (arena) => arena.changes())).filter((change) => change.player === bobId)
+    expect(changes.filter((change) => change.what === 'seat').map((change) => change.state)).toEqual(['joined', 'ready', 'playing', 'dropped', 'playing', 'out', 'joined'])
+    const connection = changes.filter((change) => change.what === 'connection').map((change) => change.state)
+    expect(connection.indexOf('detached')).toBeGreaterThan(-1)
+    expect(connection.lastIndexOf('active')).toBeGreaterThan(connection.indexOf('detached'))
+  }
+  // And bob's page its own client: open, dropped while the proxy refused it, open again.
+  const client = (await hook(bob, (arena) => arena.changes())).filter((change) => change.what === 'client').map((change) => change.state)
+  expect(client).toEqual(['open', 'dropped', 'open'])
 
   // Each page listed each of alice's states as it changed, in order.
   for (const page of [alice, bob]) {

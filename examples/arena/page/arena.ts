@@ -2,11 +2,13 @@
  * The arena's page: joins over WebSocket (the page's own host, or `?ws=`), says Hello with
  * `?name=`, sends Ready (Space, Enter or the button) and Turn (arrows, WASD), draws the
  * arena from Board and Step, and lists every player with its seat (RoomState) and its connection
- * (Connections), with each change in a list beneath. `?heartbeat=` sets the client's own
+ * (Connections), with each change in a list beneath. It connects with `resume: true`: when its
+ * connection is lost the panel shows its own client `dropped` while it dials again, and the
+ * session, seat and every frame missed come back with the resume. `?heartbeat=` sets the client's own
  * heartbeat interval in ms (0: none, so the server's probe shows as heartbeatMissed).
  * Bundled by buildPage.ts into arena.js.
  */
-import { connectWebSocket } from '../../../src/browser.js'
+import { type ClientStatus, connectWebSocket } from '../../../src/browser.js'
 import type { ArenaHook, CanvasPixels, Change, PanelRow } from './arenaHook.js'
 import { frame, parse } from '../arenaMessages.js'
 import { ConnectionState, Direction, HelloSchema, Phase, ReadySchema, SeatState, TurnSchema, type Player } from '../gen/arena_pb.js'
@@ -56,6 +58,7 @@ const heartbeat = params.get('heartbeat')
 const canvas = document.getElementById('arena') as HTMLCanvasElement
 const context = canvas.getContext('2d', { willReadFrequently: true })!
 const status = document.getElementById('status')!
+const clientStatus = document.getElementById('client')!
 const rows = document.querySelector('#players tbody')!
 const changes = document.getElementById('changes')!
 
@@ -69,17 +72,30 @@ const connections = new Map<string, ConnectionState>()
 /** Occupied cells by slot, and each slot's head and whether it rides. */
 let trails = new Map<number, number[]>()
 let heads = new Map<number, { x: number; y: number; alive: boolean }>()
+/** The last RoomState's countdown and winner, to show again after a resume. */
+let shownRoom = { seconds: 0, winner: '' }
 /** Steps seen in this round. */
 let steps = 0
 /** What the panel last showed of each player, to list what changed. */
 const shown = new Map<string, { seat: string; connection: string }>()
 
-const client = await connectWebSocket(heartbeat === null ? { url } : { url, heartbeatInterval: Number(heartbeat) })
+const client = await connectWebSocket(heartbeat === null ? { url, resume: true } : { url, heartbeatInterval: Number(heartbeat), resume: true })
+showClient(client.status)
+client.onStatus(showClient)
 client.send(frame(HelloSchema, { name }))
 client.closed.then((reason) => {
   document.body.dataset.phase = 'closed'
   status.textContent = `disconnected: ${reason}`
 })
+
+/** This page's own connection, beside the panel: the server cannot say it is dropped while it is. */
+function showClient(state: ClientStatus): void {
+  clientStatus.textContent = state
+  clientStatus.dataset.state = state
+  logChange(me, name, 'client', state)
+  if (state === 'dropped') status.textContent = 'connection lost: coming back…'
+  else if (state === 'open' && phase !== Phase.UNSPECIFIED) showStatus(shownRoom.seconds, shownRoom.winner)
+}
 
 client.onMessage((raw) => {
   const message = parse(raw)
@@ -115,6 +131,7 @@ client.onMessage((raw) => {
       }
       phase = message.phase
       players = message.players
+      shownRoom = { seconds: message.seconds, winner: message.winner }
       showStatus(message.seconds, message.winner)
       break
     case 'zerostate.arena.v1.Connections':
@@ -154,6 +171,7 @@ function showPlayers(): void {
     row.dataset.name = player.name
     row.dataset.seat = seat
     row.dataset.connection = connection
+    row.dataset.slot = String(player.slot)
     if (player.id === me) row.className = 'me'
     const swatch = Object.assign(document.createElement('span'), { className: 'swatch' })
     swatch.style.background = COLOURS[player.slot % COLOURS.length]!
@@ -167,17 +185,17 @@ function showPlayers(): void {
     })
     fragment.append(row)
     const before = shown.get(player.id)
-    if (before?.seat !== seat) logChange(player, 'seat', seat)
-    if (before?.connection !== connection && connection !== '?') logChange(player, 'connection', connection)
+    if (before?.seat !== seat) logChange(player.id, player.name, 'seat', seat)
+    if (before?.connection !== connection && connection !== '?') logChange(player.id, player.name, 'connection', connection)
     shown.set(player.id, { seat, connection: connection === '?' ? (before?.connection ?? '?') : connection })
   }
   rows.replaceChildren(fragment)
 }
 
 /** One line at the top of the changes list, which tests read by its data attributes. */
-function logChange(player: Player, what: 'seat' | 'connection', state: string): void {
-  const line = Object.assign(document.createElement('li'), { textContent: `${player.name}: ${what} ${state}` })
-  Object.assign(line.dataset, { player: player.id, what, state })
+function logChange(player: string, playerName: string, what: Change['what'], state: string): void {
+  const line = Object.assign(document.createElement('li'), { textContent: `${playerName}: ${what} ${state}` })
+  Object.assign(line.dataset, { player, what, state })
   changes.prepend(line)
   while (changes.childElementCount > 40) changes.lastElementChild!.remove()
 }
@@ -253,12 +271,16 @@ const hook: ArenaHook = {
   get status() {
     return status.textContent ?? ''
   },
+  get client() {
+    return clientStatus.dataset.state ?? ''
+  },
   rows: () =>
     [...rows.querySelectorAll('tr')].map((row): PanelRow => ({
       id: row.dataset.player!,
       name: row.dataset.name!,
       seat: row.dataset.seat!,
       connection: row.dataset.connection!,
+      slot: Number(row.dataset.slot),
       wins: Number(row.lastElementChild!.textContent),
     })),
   changes: () => [...changes.querySelectorAll('li')].reverse().map((item): Change => ({ player: item.dataset.player!, what: item.dataset.what as Change['what'], state: item.dataset.state! })),

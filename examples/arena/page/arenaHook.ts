@@ -6,6 +6,8 @@
 export interface PanelRow {
   id: string
   name: string
+  /** 0-7: the player's colour and starting place. */
+  slot: number
   seat: string
   connection: string
   wins: number
@@ -13,7 +15,8 @@ export interface PanelRow {
 
 export interface Change {
   player: string
-  what: 'seat' | 'connection'
+  /** The seat and connection states the server tells of each player, or this page's own client status. */
+  what: 'seat' | 'connection' | 'client'
   state: string
 }
 
@@ -31,6 +34,8 @@ export interface ArenaHook {
   readonly steps: number
   readonly phase: string
   readonly status: string
+  /** This page's own client: `connecting`, then `open`, `dropped` or `closed` (zerostate's `client.status`). */
+  readonly client: string
   rows(): PanelRow[]
   /** Oldest first. */
   changes(): Change[]
