@@ -202,6 +202,31 @@ describe('grace expiry in a room', () => {
 })
 
 describe('the client on its own clock', () => {
+  it('a server silent for resume.silence is taken for lost: the client reconnects and takes its session over', async () => {
+    const clock = new SimulatedClock()
+    const h = await startServer({ clock: new SimulatedClock(), resume: { grace: GRACE }, echo: true })
+    const proxy = await CutProxy.open(h.port)
+    proxies.push(proxy)
+    const client = await connect({ port: proxy.port, heartbeatInterval: 0, clock, resume: { minDelay: 10, silence: 1_000, random: () => 0 } })
+    clients.push(client)
+    client.send({ id: 1, data: Buffer.from('hello') })
+    await client.receive()
+    const session = h.connects[0]!
+    proxy.freeze()
+    clock.increment(999)
+    await settle()
+    expect(client.status, 'just under the silence').toBe('open')
+    clock.increment(250)
+    await waitFor(() => client.status === 'dropped')
+    clock.increment(10)
+    await waitFor(() => client.status === 'open')
+    // The server never saw the old connection go: the resume took the session over from it.
+    expect(session.state).toBe('active')
+    client.send({ id: 1, data: Buffer.from('again') })
+    expect(text(await client.receive())).toBe('again')
+    expect(h.connects).toHaveLength(1)
+  })
+
   it('backs off exponentially with jitter, and gives up with the loss after giveUpAfter', async () => {
     const clock = new SimulatedClock()
     const h = await startServer({ clock: new SimulatedClock(), resume: { grace: GRACE }, echo: false })

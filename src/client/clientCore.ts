@@ -41,6 +41,10 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
   private outbox: Uint8Array[] = []
   private outboxBytes = 0
   private lastSent: number
+  /** When the server was last heard (any frame, heartbeats included). */
+  private lastHeard: number
+  /** How often the timer runs: for our heartbeats, and with resume to notice a silent server; 0: no timer. */
+  private readonly period: number
   private timer: unknown = null
   private readonly resume: Resume | null
 
@@ -52,12 +56,14 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
     this.settings = settings
     this.decoder = new FrameDecoder(settings.maxPayload)
     this.clock = settings.clock
-    this.lastSent = settings.clock.now()
+    this.lastSent = this.lastHeard = settings.clock.now()
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve))
+    const periods = [settings.heartbeatInterval / 2, (settings.resume?.silence ?? 0) / 4].filter((period) => period > 0)
+    this.period = periods.length === 0 ? 0 : Math.max(1, Math.floor(Math.min(...periods)))
     this.resume = settings.resume === null ? null : new Resume(settings.resume)
     const events = this.eventsFor()
     this.pipe = events.pipe = pipe(events)
-    if (settings.heartbeatInterval > 0) this.schedule()
+    if (this.period > 0) this.schedule()
   }
 
   send(message: Message): boolean {
@@ -124,6 +130,7 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
   /** Decodes bytes from the server; a bad frame ends the connection with its protocol error code. */
   private deliver(chunk: Uint8Array): void {
     if (this.closeReason !== null) return
+    this.lastHeard = this.clock.now()
     const frames = this.frames
     frames.length = 0
     const error = this.decoder.push(chunk, frames)
@@ -233,8 +240,8 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
     // The RESUME goes out first and alone; what we send waits for RESUMED to say what the server has.
     const frame = encode(resumeFrame(resume.token!, resume.received))
     pipe.write([frame], frame.length)
-    this.lastSent = this.clock.now()
-    if (this.settings.heartbeatInterval > 0 && this.timer === null) this.schedule()
+    this.lastSent = this.lastHeard = this.clock.now()
+    if (this.period > 0 && this.timer === null) this.schedule()
   }
 
   /** Records why the connection ended (the first reason wins), stops the timers and fails the waiters. */
@@ -277,15 +284,25 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
   }
 
   private schedule(): void {
-    this.timer = this.clock.setTimeout(this.tick, Math.max(1, Math.floor(this.settings.heartbeatInterval / 2)))
+    this.timer = this.clock.setTimeout(this.tick, this.period)
   }
 
   private readonly tick = (): void => {
     this.timer = null
     if (this.closeReason !== null) return
     // While dropped the reconnection owns the timer; the heartbeat starts again with the new pipe.
-    if (this.pipe === null) return
-    if (this.clock.now() - this.lastSent >= this.settings.heartbeatInterval) this.queue(HEARTBEAT_BYTES)
+    const pipe = this.pipe
+    if (pipe === null) return
+    const now = this.clock.now()
+    const silence = this.resume?.options.silence ?? 0
+    if (silence > 0 && now - this.lastHeard >= silence) {
+      // A server with resume writes to an idle session every heartbeat interval: this one is gone,
+      // though the connection has not said so (a network that changed, a NAT that forgot it).
+      pipe.abort('heartbeat-timeout')
+      this.lost('heartbeat-timeout')
+      return
+    }
+    if (this.settings.heartbeatInterval > 0 && now - this.lastSent >= this.settings.heartbeatInterval) this.queue(HEARTBEAT_BYTES)
     this.schedule()
   }
 }

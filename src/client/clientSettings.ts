@@ -26,6 +26,12 @@ export interface ClientResumeOptions {
   giveUpAfter?: number
   /** Frames kept for resending (what is sent while dropped waits here too); past it, `send` during a drop returns false. @default 1_024 */
   maxQueued?: number
+  /**
+   * Hearing nothing from the server for this long counts as a lost connection, though the
+   * connection has not said so. A zerostate server writes to every idle session once per
+   * heartbeat interval (5 s by default): keep this above the server's interval. 0 is off. @default 15_000
+   */
+  silence?: number
   /** Where the delays' jitter comes from, in [0, 1). @default Math.random */
   random?: () => number
 }
@@ -54,11 +60,13 @@ function resolveResume(resume: CommonClientOptions['resume']): Required<ClientRe
     maxDelay: given.maxDelay ?? 5_000,
     giveUpAfter: given.giveUpAfter ?? 60_000,
     maxQueued: given.maxQueued ?? 1_024,
+    silence: given.silence ?? 15_000,
     random: given.random ?? Math.random,
   }
   positiveInteger('resume.minDelay', settings.minDelay)
   positiveInteger('resume.maxDelay', settings.maxDelay)
   positiveInteger('resume.giveUpAfter', settings.giveUpAfter)
   positiveInteger('resume.maxQueued', settings.maxQueued)
+  if (settings.silence !== 0) positiveInteger('resume.silence', settings.silence)
   return settings
 }

@@ -18,7 +18,7 @@ export class CutProxy {
   /** While true, every new connection is reset as it arrives: the network is down. */
   blocking = false
   private readonly pairs = new Set<Pair>()
-  /** Server ends left open by a cut. */
+  /** Ends left open by a cut that kept the server side, or by a freeze. */
   private readonly held: Socket[] = []
 
   private constructor(
@@ -54,7 +54,22 @@ export class CutProxy {
     this.pairs.clear()
   }
 
-  /** Resets the server ends `cut({ keepServerSide: true })` left open. */
+  /**
+   * Stops every connection through the proxy from carrying anything, without closing it: a network
+   * that went silent, a NAT that forgot the connection. Both ends still look connected.
+   */
+  freeze(): void {
+    for (const pair of this.pairs) {
+      for (const socket of [pair.client, pair.server]) {
+        socket.removeAllListeners('data')
+        socket.pause()
+        this.held.push(socket)
+      }
+    }
+    this.pairs.clear()
+  }
+
+  /** Resets the ends `cut({ keepServerSide: true })` and `freeze()` left open. */
   releaseServerSides(): void {
     for (const socket of this.held.splice(0)) socket.resetAndDestroy()
   }
