@@ -18,11 +18,14 @@ const COPY_LIMIT = 512
 export class OutboundQueue {
   /** Bytes queued. */
   bytes = 0
+  /** A shared frame queued alone, by reference: a broadcast to an idle session allocates nothing for it. */
+  private lone: Buffer | null = null
   private open: Buffer | null = null
   private openLength = 0
   private sealed: Buffer[] | null = null
 
   encode(id: number, data: Uint8Array): void {
+    if (this.lone !== null) this.unlone()
     const length = frameLength(data.length)
     if (length > OPEN_SIZE) {
       const frame = Buffer.allocUnsafe(length)
@@ -38,7 +41,13 @@ export class OutboundQueue {
   append(frame: Buffer): void {
     // Alone in the queue (a broadcast to an idle session, a heartbeat), it is written as it is:
     // a broadcast to 10k sessions then allocates nothing per session.
-    if (frame.length > COPY_LIMIT || this.bytes === 0) {
+    if (this.bytes === 0) {
+      this.lone = frame
+      this.bytes = frame.length
+      return
+    }
+    if (this.lone !== null) this.unlone()
+    if (frame.length > COPY_LIMIT) {
       this.seal(frame)
     } else {
       const open = this.room(frame.length)
@@ -49,6 +58,12 @@ export class OutboundQueue {
 
   /** Everything queued, in order, as one buffer or a list; the queue is empty afterwards. */
   take(): Buffer | Buffer[] {
+    const lone = this.lone
+    if (lone !== null) {
+      this.lone = null
+      this.bytes = 0
+      return lone
+    }
     let taken: Buffer | Buffer[]
     if (this.sealed === null) {
       taken = this.open!.subarray(0, this.openLength)
@@ -61,6 +76,14 @@ export class OutboundQueue {
     this.sealed = null
     this.bytes = 0
     return taken
+  }
+
+  /** Something follows the lone frame: a large one stays by reference, a small one joins the open buffer. */
+  private unlone(): void {
+    const frame = this.lone!
+    this.lone = null
+    if (frame.length > COPY_LIMIT) this.seal(frame)
+    else this.openLength += frame.copy(this.room(frame.length), this.openLength)
   }
 
   /** The open buffer, with room for `length` more bytes. */

@@ -263,7 +263,8 @@ export class Room {
       case 'broadcast': {
         if (!isMessage(event.message)) return
         const frame = encodeFrame(event.message.id, event.message.data)
-        for (const [player, seat] of this.seats) if (player !== event.except) seat.member.queue(frame)
+        const except = event.except
+        for (const seat of this.seats.values()) if (seat.member.id !== except) seat.member.queue(frame)
         return
       }
       case 'kick':
