@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type Client, connect } from '../../src/index.js'
-import { frame, parse } from './arenaMessages.js'
+import { type ArenaMessage, frame, parse } from './arenaMessages.js'
 import type { Heading } from './arenaRules.js'
 import { Direction, HelloSchema, Phase, ReadySchema, SeatState, TurnSchema } from './gen/arena_pb.js'
 
@@ -21,6 +21,8 @@ export interface BotOptions {
   name: string
   /** The client's own heartbeat after this much silence; 0: none. @default 2_000 */
   heartbeatInterval?: number
+  /** Sees every arena message the bot receives, after the bot has acted on it (a client has one message handler: this is the way in). */
+  onMessage?: (message: ArenaMessage) => void
 }
 
 export interface Bot {
@@ -131,6 +133,7 @@ export async function startBot(options: BotOptions): Promise<Bot> {
         steer()
         break
     }
+    if (message !== null) options.onMessage?.(message)
   })
   client.send(frame(HelloSchema, { name: options.name }))
   return {
