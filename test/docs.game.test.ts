@@ -1,7 +1,7 @@
 /**
- * docs/game.md stays true: its tables (flags, files, message ids), its chart, its excerpts and
- * the screenshot it shows are the repo's own, and the output it quotes is what `npm run demo`
- * and `npm start -- timeline` print (ids, ports and times aside). Whole-file quotes are checked by
+ * docs/game.md stays true: its tables (flags, files, message ids), its chart, its excerpts, the
+ * resume grace it quotes and the screenshot it shows are the repo's own, and the output it
+ * quotes is what `npm run demo` and `npm start -- timeline` print (ids, ports and times aside). Whole-file quotes are checked by
  * test/docs.test.ts, the coverage figure by test/arena/model.test.ts.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
@@ -74,6 +74,13 @@ describe('docs/game.md', () => {
     expect(rows).toEqual(Object.entries(ARENA_MESSAGES).map(([id, schema]) => [Number(id), schema.name]))
     for (const [id, , direction] of table('message ids')) expect(isPlayerMessage({ id: Number(id), data: new Uint8Array(0) })).toBe(direction === 'player → room')
     expect(frame(TurnSchema, { direction: Direction.UP }).data).toHaveLength(2)
+  })
+
+  it("says how long a lost player keeps its seat: the demo's default --resume-grace", () => {
+    const seconds = Number(DEMO_FLAGS['resume-grace'].default) / 1000
+    expect(doc).toContain(`keeps its seat for ${seconds} seconds`)
+    expect(doc).toContain(`(\`--resume-grace\`, ${seconds} s by default;`)
+    expect(demoArgs([]).resumeGrace).toBe(seconds * 1000)
   })
 
   it('lists the flags npm run demo takes, with their defaults', () => {
