@@ -3,6 +3,7 @@ import { OptionError } from './errors.js'
 import { withoutPayloads } from './inspect/withoutPayloads.js'
 import type { Message } from './protocol/message.js'
 import { DEFAULT_MAX_PAYLOAD } from './protocol/message.js'
+import type { ClusterOptions } from './cluster/clusterLink.js'
 import type { Session } from './session.js'
 
 /**
@@ -71,6 +72,8 @@ export interface ServerOptions {
    * losing no frame. Off by default: zero clients never see a resume frame. Needs the handshake.
    */
   resume?: ResumeOptions
+  /** Be one node of a cluster on NATS: unicast and broadcast reach every node's sessions. Off by default: one process needs no NATS. */
+  cluster?: ClusterOptions
 }
 
 export interface ResumeOptions {
@@ -118,6 +121,8 @@ export interface ResolvedOptions {
   inspectPayloads: boolean
   /** null: off. */
   resume: Required<ResumeOptions> | null
+  /** null: a single process. */
+  cluster: ClusterOptions | null
 }
 
 export const DEFAULTS = Object.freeze({
@@ -157,6 +162,7 @@ export const INTEGER_OPTIONS = Object.freeze({
   maxMessagesPerSecond: { min: 1, max: Number.MAX_SAFE_INTEGER, zeroIsOff: true },
   'resume.grace': { min: 1, max: Number.MAX_SAFE_INTEGER },
   'resume.replayBytes': { min: 1, max: Number.MAX_SAFE_INTEGER },
+  'cluster.heartbeat': { min: 1, max: Number.MAX_SAFE_INTEGER },
 } satisfies Record<string, IntegerRange>)
 
 export type IntegerOption = keyof typeof INTEGER_OPTIONS
@@ -215,9 +221,29 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     inspect: inspect === undefined || inspectPayloads ? inspect : withoutPayloads(inspect),
     inspectPayloads,
     resume: null,
+    cluster: resolveCluster(options.cluster),
   }
   resolved.resume = resolveResume(options.resume, resolved)
   return resolved
+}
+
+/** Node and cluster names become NATS subject tokens and KV keys. */
+const CLUSTER_NAME = /^[A-Za-z0-9_-]+$/
+
+function resolveCluster(cluster: ServerOptions['cluster']): ClusterOptions | null {
+  if (cluster === undefined) return null
+  const servers = typeof cluster?.nats === 'string' ? [cluster.nats] : cluster?.nats
+  if (!Array.isArray(servers) || servers.length === 0 || servers.some((url) => typeof url !== 'string' || url === '')) {
+    throw new OptionError(`Expected \`cluster.nats\` to be a NATS URL such as nats://127.0.0.1:4222, or a list of them, got ${quote(cluster?.nats)}`, 'cluster.nats')
+  }
+  for (const field of ['node', 'name'] as const) {
+    const value = cluster[field]
+    if (value !== undefined && (typeof value !== 'string' || !CLUSTER_NAME.test(value))) {
+      throw new OptionError(`Expected \`cluster.${field}\` to be letters, digits, - and _, got ${quote(value)}`, `cluster.${field}`)
+    }
+  }
+  if (cluster.heartbeat !== undefined) integerOption('cluster.heartbeat', cluster.heartbeat)
+  return { ...cluster, nats: servers }
 }
 
 function resolveResume(resume: ServerOptions['resume'], resolved: ResolvedOptions): Required<ResumeOptions> | null {

@@ -17,6 +17,7 @@ import type { Transport, TransportSink } from './transport/transport.js'
 import { WebSocketListener } from './transport/webSocketListener.js'
 import { type RoomDefinition, RoomRegistry, type Rooms } from './rooms/roomRegistry.js'
 import { ResumeTokens } from './resume/resumeTokens.js'
+import type { ClusterHost, ClusterLink } from './cluster/clusterLink.js'
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
 
@@ -43,12 +44,19 @@ export interface Server {
   listen(options: ListenOptions & { port: false }): Promise<Address & { port: null; webSocket: WebSocketAddress }>
   listen(options: ListenOptions & { port?: number; webSocket: WebSocketListenOptions | true }): Promise<Address & { port: number; webSocket: WebSocketAddress }>
   listen(options?: ListenOptions & { port?: number }): Promise<Address & { port: number }>
-  /** Sends to one session; false if there is no open session with that id. */
+  /** Sends to one session, on this node or, in a cluster, on any node; false if no live node holds it (or NATS is unreachable). */
   unicast(sessionId: string, message: Message): boolean
-  /** Sends to every session past its handshake; returns how many it reached. */
+  /** Sends to every session past its handshake, in a cluster on every node (encoded once per node); returns how many it reached here. */
   broadcast(message: Message): number
-  /** The open session with that id. */
+  /** The open session with that id, on this node. */
   session(sessionId: string): Session | undefined
+  /**
+   * The node that holds the session: this one's id for its own, another's in a cluster (as the
+   * cluster's directory says), undefined for a session no live node holds.
+   */
+  locate(sessionId: string): string | undefined
+  /** This node's id in its cluster; `'local'` for a server that is no cluster's node. */
+  readonly node: string
   /** Open sessions, including those still in their handshake. */
   readonly connectionCount: number
   /** The supervisor machine's state. */
@@ -81,7 +89,7 @@ const CLOSE_TIMEOUT_MS = 2_000
 /** Both machines name a server stop the same way, so one event object serves both. */
 const STOP = { type: 'server.stop' } as const
 
-class ZerostateServer implements Server, SessionHost, Arrivals {
+class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   readonly options: ResolvedOptions
   readonly game: GameLoop
   readonly frames: Message[] = []
@@ -92,6 +100,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   private readonly sweep: HeartbeatSweep
   private listeners: Listener[] = []
   private roomRegistry: RoomRegistry | null = null
+  private cluster: ClusterLink | null = null
   private dirty: ServerSession[] = []
   private stopping: Promise<void> | null = null
   private listenersClosed: Promise<void> = Promise.resolve()
@@ -184,7 +193,11 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
             () => this.options.clock.now(),
           )
     this.listeners = [tcp, webSocket].filter((listener) => listener !== null)
-    const listening = Promise.all([tcp?.listen() ?? null, webSocket?.listen() ?? null]).then(
+    const clusterOptions = this.options.cluster
+    const joining = clusterOptions === null ? null : import('./cluster/natsCluster.js').then(({ NatsCluster }) => NatsCluster.join(clusterOptions, this))
+    // Once joined, a cluster is left if anything else fails.
+    void joining?.then((cluster) => (this.cluster = cluster)).catch(() => {})
+    const listening = Promise.all([tcp?.listen() ?? null, webSocket?.listen() ?? null, joining]).then(
       ([tcpAddress, wsAddress]) => {
         // stop() came first: its stopAccepting closes what just bound.
         if (this.state !== 'starting') throw new ListenError('the server was stopped before it started listening')
@@ -200,7 +213,8 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
       },
       async (error: unknown) => {
         // One way in failed: release whatever the others took.
-        await Promise.all(this.listeners.map((listener) => listener.close()))
+        await Promise.allSettled([...this.listeners.map((listener) => listener.close()), joining?.then((cluster) => cluster.close())])
+        this.cluster = null
         if (this.state === 'starting') this.supervisor.send({ type: 'server.failed' })
         throw error
       },
@@ -213,22 +227,45 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
   }
 
   unicast(sessionId: string, message: Message): boolean {
-    return this.registry.get(sessionId)?.send(message) ?? false
+    const local = this.registry.get(sessionId)
+    if (local !== undefined) return local.send(message)
+    if (this.cluster === null || !isMessage(message)) return false
+    return this.cluster.unicast(sessionId, encodeFrame(message.id, message.data))
   }
 
   broadcast(message: Message): number {
     if (!isMessage(message)) return 0
-    // Encoded once: every session queues the same buffer.
+    // Encoded once: every session queues the same buffer, and every other node gets it once.
     const frame = encodeFrame(message.id, message.data)
+    this.cluster?.broadcast(frame)
+    return this.deliverAll(frame)
+  }
+
+  session(sessionId: string): Session | undefined {
+    return this.registry.get(sessionId)
+  }
+
+  locate(sessionId: string): string | undefined {
+    if (this.registry.has(sessionId)) return this.node
+    return this.cluster?.locate(sessionId)
+  }
+
+  get node(): string {
+    return this.cluster?.node ?? this.options.cluster?.node ?? 'local'
+  }
+
+  // --- ClusterHost: what other nodes send this node's sessions ------------------------------
+
+  deliver(sessionId: string, frame: Buffer): boolean {
+    return this.registry.get(sessionId)?.queue(frame) ?? false
+  }
+
+  deliverAll(frame: Buffer): number {
     let reached = 0
     for (const session of this.registry.values()) {
       if (session.live && session.queue(frame)) reached++
     }
     return reached
-  }
-
-  session(sessionId: string): Session | undefined {
-    return this.registry.get(sessionId)
   }
 
   room(name: string, definition: RoomDefinition): void {
@@ -255,7 +292,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
       const finish = () => {
         this.roomRegistry?.stop()
         this.sweep.stop()
-        void this.listenersClosed.then(resolve)
+        void this.listenersClosed.then(() => this.cluster?.close()).then(resolve)
       }
       this.supervisor.subscribe({ complete: finish })
       this.supervisor.send(STOP)
@@ -364,9 +401,11 @@ class ZerostateServer implements Server, SessionHost, Arrivals {
       actions: {
         register: (_, { session }) => {
           this.registry.set(session.id, session as ServerSession)
+          this.cluster?.opened(session.id)
         },
         unregister: (_, { session }) => {
           this.registry.delete(session.id)
+          this.cluster?.closed(session.id)
         },
         stopAccepting: () => {
           // Resolves once every accepted connection has closed, which stop() waits for. A listen()

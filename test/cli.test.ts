@@ -24,6 +24,8 @@ const FLAGS = [
   '--no-handshake',
   '--max-messages-per-second',
   '--resume-grace',
+  '--cluster',
+  '--node',
   '--inspect',
   '--inspect-host',
   '--inspect-url',
@@ -136,6 +138,7 @@ describe('parseCliArgs', () => {
       maxPayload: DEFAULTS.maxPayload,
       maxMessagesPerSecond: 0,
       resumeGrace: null,
+      cluster: null,
       inspect: null,
       inspectPayloads: false,
       inspectFile: null,
@@ -176,6 +179,7 @@ describe('parseCliArgs', () => {
       maxPayload: 65536,
       maxMessagesPerSecond: 500,
       resumeGrace: null,
+      cluster: null,
       inspect: { host: '127.0.0.2', port: 18788 },
       inspectPayloads: true,
       inspectFile: '/tmp/inspect.jsonl',
@@ -185,6 +189,10 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--inspect-url', 'ws://localhost:9000'])).toMatchObject({ inspect: { url: 'ws://localhost:9000' } })
     expect(parseCliArgs(['--max-messages-per-second', '0'])).toMatchObject({ maxMessagesPerSecond: 0 })
     expect(parseCliArgs(['--resume-grace', '30000'])).toMatchObject({ resumeGrace: 30_000 })
+    expect(parseCliArgs(['--cluster', 'nats://127.0.0.1:4222', '--node=a'])).toMatchObject({ cluster: { nats: 'nats://127.0.0.1:4222', node: 'a' } })
+    expect(() => parseCliArgs(['--node', 'a'])).toThrow('Expected `--node` with `--cluster`')
+    expect(() => parseCliArgs(['--cluster', '127.0.0.1:4222'])).toThrow('Expected `--cluster` to be a NATS URL such as nats://127.0.0.1:4222, got `127.0.0.1:4222`')
+    expect(() => parseCliArgs(['--cluster', 'nats://x', '--node', 'a.b'])).toThrow('Expected `--node` to be letters, digits, - and _, got `a.b`')
     expect(parseCliArgs(['machines', '--mermaid'])).toEqual({ command: 'machines', format: 'mermaid' })
     expect(parseCliArgs(['timeline', 'log.jsonl'])).toEqual({ command: 'timeline', file: 'log.jsonl' })
   })

@@ -60,6 +60,7 @@ describe('resolveOptions', () => {
       inspect: undefined,
       inspectPayloads: false,
       resume: null,
+      cluster: null,
     })
     expect(resolveOptions({})).toEqual(resolved)
     expect(DEFAULTS).toMatchObject({ heartbeatInterval: 5_000, heartbeatTimeout: 30_000, maxMessagesPerSecond: 0, inspectPayloads: false })
@@ -123,6 +124,15 @@ describe('resolveOptions', () => {
     expect(off.option).toBe('handshake')
     expect(off.message).toBe('Expected `handshake` to be on with `resume`: a resuming client presents its token as its first frame')
     expect(rejection({ resume: 5_000 }).message).toBe('Expected `resume` to be an object with `grace`, got `5000`')
+  })
+
+  it('cluster: a NATS URL or a list of them, node and cluster names fit for NATS subjects', () => {
+    expect(resolveOptions({ cluster: { nats: 'nats://127.0.0.1:4222', node: 'a' } }).cluster).toEqual({ nats: ['nats://127.0.0.1:4222'], node: 'a' })
+    expect(rejection({ cluster: { nats: '' } }).option).toBe('cluster.nats')
+    expect(rejection({ cluster: { nats: [] } }).option).toBe('cluster.nats')
+    expect(rejection({ cluster: { nats: 'nats://x', node: 'a.b' } }).message).toBe('Expected `cluster.node` to be letters, digits, - and _, got `"a.b"` (string)')
+    expect(rejection({ cluster: { nats: 'nats://x', name: 'two words' } }).option).toBe('cluster.name')
+    expect(rejection({ cluster: { nats: 'nats://x', heartbeat: 0 } }).option).toBe('cluster.heartbeat')
   })
 
   it('wraps the inspector so that payload bytes are left out, unless inspectPayloads', () => {

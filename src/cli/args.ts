@@ -32,6 +32,8 @@ export interface ServeSettings {
   maxMessagesPerSecond: number
   /** Keep a session whose peer is lost this long for its client to resume (`resume.grace`), or null: off. */
   resumeGrace: number | null
+  /** Be a node of the cluster on this NATS, with this node id (`cluster`), or null: one process. */
+  cluster: { nats: string; node: string | undefined } | null
   /** Start a local relay there (port 0 picks one), or feed one already running at this URL. */
   inspect: { host: string; port: number } | { url: string } | null
   /** Let payload bytes reach the relay (see `inspectPayloads`). */
@@ -53,6 +55,8 @@ const SERVE_FLAGS = {
   'no-tcp': { type: 'boolean' },
   'max-messages-per-second': { type: 'string' },
   'resume-grace': { type: 'string' },
+  cluster: { type: 'string' },
+  node: { type: 'string' },
   inspect: { type: 'string' },
   'inspect-host': { type: 'string' },
   'inspect-url': { type: 'string' },
@@ -139,6 +143,7 @@ function parseServe(argv: readonly string[]): CliCommand {
     maxPayload: integer('max-payload', DEFAULTS.maxPayload),
     maxMessagesPerSecond: integer('max-messages-per-second', DEFAULTS.maxMessagesPerSecond),
     resumeGrace: values['resume-grace'] === undefined ? null : integer('resume-grace', 0),
+    cluster: clusterSettings(values),
     inspect: inspectTarget(values, host),
     inspectPayloads: values['inspect-payloads'] === true,
     inspectFile: nonEmpty('inspect-file', values['inspect-file']) ?? null,
@@ -189,6 +194,18 @@ function webSocketSettings(values: ServeValues): ServeSettings['webSocket'] {
     }
   }
   return { port: integerFlag('ws-port', values['ws-port']), path: path ?? '/', allowedOrigins: origins }
+}
+
+function clusterSettings(values: ServeValues): ServeSettings['cluster'] {
+  const nats = values.cluster
+  const node = values.node
+  if (nats === undefined) {
+    if (node !== undefined) throw new OptionError('Expected `--node` with `--cluster`', '--node')
+    return null
+  }
+  if (!/^(nats|tls|wss?):\/\/./.test(nats)) throw new OptionError(`Expected \`--cluster\` to be a NATS URL such as nats://127.0.0.1:4222, got \`${nats}\``, '--cluster')
+  if (node !== undefined && !/^[A-Za-z0-9_-]+$/.test(node)) throw new OptionError(`Expected \`--node\` to be letters, digits, - and _, got \`${node}\``, '--node')
+  return { nats, node }
 }
 
 function inspectTarget(values: ServeValues, gameHost: string): ServeSettings['inspect'] {
@@ -269,6 +286,7 @@ export function serverOptions(settings: ServeSettings): ServerOptions {
     maxPayload: settings.maxPayload,
     maxMessagesPerSecond: settings.maxMessagesPerSecond,
     ...(settings.resumeGrace === null ? {} : { resume: { grace: settings.resumeGrace } }),
+    ...(settings.cluster === null ? {} : { cluster: settings.cluster.node === undefined ? { nats: settings.cluster.nats } : settings.cluster }),
     inspectPayloads: settings.inspectPayloads,
   }
 }

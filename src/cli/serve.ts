@@ -70,10 +70,11 @@ export async function serve(settings: ServeSettings, io: CliIo): Promise<number>
   }
   const handshake = settings.handshake ? `handshake on, ${settings.handshakeTimeout} ms` : 'handshake off'
   const resume = settings.resumeGrace === null ? '' : `, resume within ${settings.resumeGrace} ms`
+  const node = settings.cluster === null ? '' : `, node ${server.node} of the cluster on ${settings.cluster.nats}`
   const where = [address.port === null ? null : formatAddress({ host: address.host, port: address.port }), address.webSocket?.url ?? null]
   log(
     `zerostate listening on ${where.filter((at) => at !== null).join(' and ')} ` +
-      `(heartbeat ${settings.heartbeatInterval}/${settings.heartbeatTimeout} ms, ${handshake}, max payload ${settings.maxPayload} bytes${resume})`,
+      `(heartbeat ${settings.heartbeatInterval}/${settings.heartbeatTimeout} ms, ${handshake}, max payload ${settings.maxPayload} bytes${resume}${node})`,
   )
   const payloads = settings.inspectPayloads ? 'with payload bytes' : 'payload bytes left out'
   if (inspection.relay?.relay) {

@@ -34,6 +34,9 @@ Options:
                               rate-limited (default 0, off)
   --resume-grace <ms>         keep a session whose client is lost this long,
                               for the client to resume it (default off)
+  --cluster <nats-url>        be a node of a cluster on NATS: unicast and
+                              broadcast reach every node's sessions (default off)
+  --node <id>                 this node's id in the cluster (default random)
   --inspect[=<port>]          start a Stately inspector relay (default port
                               ${DEFAULT_INSPECT_PORT}, 0 picks a free one) and print the page
                               to open; needs @statelyai/inspect

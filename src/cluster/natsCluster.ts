@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto'
+import type { KV } from '@nats-io/kv'
+import type { NatsConnection, Subscription } from '@nats-io/transport-node'
+import { ListenError } from '../errors.js'
+import type { ClusterHost, ClusterLink, ClusterOptions } from './clusterLink.js'
+
+/** A node is dead once it has not said it is alive for this many heartbeats. */
+const DEAD_AFTER_BEATS = 3
+const SESSION_ID_BYTES = 36
+
+/**
+ * One node of a cluster on NATS. Subjects, under `zerostate.<name>`:
+ * - `unicast.<node>`: a frame for one session of that node (the session id, 36 ASCII bytes, then the frame);
+ * - `broadcast.<node>`: a frame for every session of every node but the sending one, which served its own.
+ * Two JetStream KV buckets make the directory: `<name>-nodes` (node → the time it last said it is
+ * alive, every `heartbeat` ms) and `<name>-sessions` (session id → node). Each node watches both
+ * into memory, so `locate` and `unicast` read no network. A node silent for three heartbeats is
+ * dead: lookups skip its sessions at once, and the live node with the smallest id deletes them.
+ * This works on nats-server 2.9, which has no per-key TTL.
+ */
+export class NatsCluster implements ClusterLink {
+  private readonly nodes = new Map<string, number>()
+  private readonly sessions = new Map<string, string>()
+  private readonly subscriptions: Subscription[] = []
+  private beat: NodeJS.Timeout | null = null
+  private closing = false
+  /** NATS is unreachable (the client is reconnecting): cross-node sends fail at once. */
+  private down = false
+
+  private constructor(
+    readonly node: string,
+    private readonly prefix: string,
+    private readonly heartbeat: number,
+    private readonly nc: NatsConnection,
+    private readonly nodeKv: KV,
+    private readonly sessionKv: KV,
+    private readonly host: ClusterHost,
+  ) {}
+
+  static async join(options: ClusterOptions, host: ClusterHost): Promise<NatsCluster> {
+    const name = options.name ?? 'zerostate'
+    const node = options.node ?? randomBytes(4).toString('hex')
+    const heartbeat = options.heartbeat ?? 1_000
+    const [{ connect }, { Kvm }] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/kv')])
+    let nc: NatsConnection
+    try {
+      nc = await connect({ servers: options.nats, name: `zerostate ${name} ${node}`, maxReconnectAttempts: -1 })
+    } catch (error) {
+      throw new ListenError(`cannot reach NATS at ${String(options.nats)}: ${(error as Error).message}`)
+    }
+    const kvm = new Kvm(nc)
+    const [nodeKv, sessionKv] = await Promise.all([
+      kvm.create(`${name}-nodes`, { history: 1, ttl: heartbeat * DEAD_AFTER_BEATS * 10 }),
+      kvm.create(`${name}-sessions`, { history: 1 }),
+    ])
+    const cluster = new NatsCluster(node, `zerostate.${name}`, heartbeat, nc, nodeKv, sessionKv, host)
+    await cluster.start()
+    return cluster
+  }
+
+  private async start(): Promise<void> {
+    const { nc, prefix } = this
+    this.subscriptions.push(
+      nc.subscribe(`${prefix}.unicast.${this.node}`, {
+        callback: (error, message) => {
+          if (error !== null || message.data.length <= SESSION_ID_BYTES) return
+          const data = message.data
+          const sessionId = Buffer.from(data.buffer, data.byteOffset, SESSION_ID_BYTES).toString('latin1')
+          // Copied: the session keeps the frame until it is written.
+          this.host.deliver(sessionId, Buffer.from(data.subarray(SESSION_ID_BYTES)))
+        },
+      }),
+      nc.subscribe(`${prefix}.broadcast.*`, {
+        callback: (error, message) => {
+          if (error !== null || message.subject === this.ownBroadcast) return
+          this.host.deliverAll(Buffer.from(message.data))
+        },
+      }),
+    )
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect') this.down = true
+        else if (status.type === 'reconnect') this.down = false
+      }
+    })()
+    await this.watch(this.nodeKv, (key, value) => {
+      if (value === null) this.nodes.delete(key)
+      else this.nodes.set(key, Number(value))
+    })
+    await this.watch(this.sessionKv, (key, value) => {
+      if (value === null) this.sessions.delete(key)
+      else this.sessions.set(key, value)
+    })
+    await this.alive()
+    this.beat = setInterval(() => void this.alive().catch(() => {}), this.heartbeat)
+    this.beat.unref()
+    await nc.flush()
+  }
+
+  /** Follows a bucket into memory: every key's value now, then each change (null for a delete). */
+  private async watch(kv: KV, apply: (key: string, value: string | null) => void): Promise<void> {
+    const entries = await kv.watch()
+    void (async () => {
+      for await (const entry of entries) apply(entry.key, entry.operation === 'PUT' ? entry.string() : null)
+    })()
+  }
+
+  private async alive(): Promise<void> {
+    if (this.closing) return
+    await this.nodeKv.put(this.node, String(Date.now()))
+    this.reapDead()
+  }
+
+  private live(node: string): boolean {
+    if (node === this.node) return !this.closing
+    const beat = this.nodes.get(node)
+    return beat !== undefined && Date.now() - beat < this.heartbeat * DEAD_AFTER_BEATS
+  }
+
+  /** The live node with the smallest id deletes the dead nodes' entries. */
+  private reapDead(): void {
+    const live = [...this.nodes.keys()].filter((node) => this.live(node)).sort()
+    if (live[0] !== this.node) return
+    for (const [sessionId, node] of this.sessions) if (!this.live(node)) void this.sessionKv.delete(sessionId).catch(() => {})
+    for (const node of this.nodes.keys()) if (!this.live(node)) void this.nodeKv.delete(node).catch(() => {})
+  }
+
+  private get ownBroadcast(): string {
+    return `${this.prefix}.broadcast.${this.node}`
+  }
+
+  locate(sessionId: string): string | undefined {
+    const node = this.sessions.get(sessionId)
+    return node !== undefined && this.live(node) ? node : undefined
+  }
+
+  unicast(sessionId: string, frame: Buffer): boolean {
+    const node = this.locate(sessionId)
+    if (node === undefined || node === this.node || this.nc.isClosed() || this.down) return false
+    const payload = Buffer.allocUnsafe(SESSION_ID_BYTES + frame.length)
+    payload.write(sessionId, 0, SESSION_ID_BYTES, 'latin1')
+    frame.copy(payload, SESSION_ID_BYTES)
+    this.nc.publish(`${this.prefix}.unicast.${node}`, payload)
+    return true
+  }
+
+  broadcast(frame: Buffer): boolean {
+    if (this.nc.isClosed() || this.down) return false
+    this.nc.publish(this.ownBroadcast, frame)
+    return true
+  }
+
+  opened(sessionId: string): void {
+    this.sessions.set(sessionId, this.node)
+    void this.sessionKv.put(sessionId, this.node).catch(() => {})
+  }
+
+  closed(sessionId: string): void {
+    this.sessions.delete(sessionId)
+    void this.sessionKv.delete(sessionId).catch(() => {})
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    if (this.beat !== null) clearInterval(this.beat)
+    for (const subscription of this.subscriptions) subscription.unsubscribe()
+    const mine = [...this.sessions].filter(([, node]) => node === this.node).map(([sessionId]) => sessionId)
+    await Promise.allSettled([...mine.map((sessionId) => this.sessionKv.delete(sessionId)), this.nodeKv.delete(this.node)])
+    await this.nc.drain().catch(() => this.nc.close())
+  }
+}

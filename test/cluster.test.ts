@@ -1,0 +1,143 @@
+/**
+ * Nodes of one cluster on the real nats-server (127.0.0.1:4222, which .ci/run starts): three
+ * servers, each its own NATS connection and node id, a cluster name of its own per test so runs
+ * never meet. Unicast reaches a session on another node, broadcast every node's sessions (in order
+ * per sender), the directory says which node holds a session, and a node that goes, cleanly or
+ * silently, leaves it.
+ */
+import { randomBytes } from 'node:crypto'
+import { Kvm } from '@nats-io/kv'
+import { connect as connectNats } from '@nats-io/transport-node'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { type Client, connect } from '../src/client.js'
+import { createServer, type Server, type ServerOptions } from '../src/index.js'
+import type { Message } from '../src/protocol/message.js'
+import { spawnCli } from '../stress/child.js'
+import { waitFor } from './helpers/wait.js'
+
+const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+const servers: Server[] = []
+const clients: Client[] = []
+/** The clusters' names, whose KV buckets are destroyed at the end. */
+const names: string[] = []
+
+afterAll(async () => {
+  const nc = await connectNats({ servers: NATS })
+  const kvm = new Kvm(nc)
+  for (const name of names) for (const bucket of [`${name}-nodes`, `${name}-sessions`]) await (await kvm.open(bucket)).destroy().catch(() => {})
+  await nc.close()
+})
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.reset()
+  await Promise.all(servers.splice(0).map((server) => server.stop()))
+})
+
+async function cluster(count: number, options: Partial<ServerOptions['cluster']> = {}): Promise<{ nodes: Server[]; ports: number[] }> {
+  const name = `test-${randomBytes(4).toString('hex')}`
+  names.push(name)
+  const nodes = Array.from({ length: count }, (_, i) =>
+    createServer({ cluster: { nats: NATS, name, node: String.fromCharCode(97 + i), heartbeat: 200, ...options } }),
+  )
+  servers.push(...nodes)
+  const ports: number[] = []
+  for (const node of nodes) ports.push((await node.listen({ port: 0 })).port)
+  return { nodes, ports }
+}
+
+async function player(port: number, got: Message[] = []): Promise<{ client: Client; got: Message[] }> {
+  const client = await connect({ port, heartbeatInterval: 0 })
+  clients.push(client)
+  client.onMessage((message) => got.push({ id: message.id, data: Uint8Array.from(message.data) }))
+  client.send({ id: 1, data: new Uint8Array(0) })
+  return { client, got }
+}
+
+const sessionsOf = (server: Server) =>
+  new Promise<string>((resolve) => {
+    const stop = server.onConnect((session) => {
+      stop()
+      resolve(session.id)
+    })
+  })
+
+describe('a cluster on NATS', () => {
+  it('unicast reaches a session on another node, and the directory says which node holds it', async () => {
+    const { nodes, ports } = await cluster(3)
+    const [a, b, c] = nodes as [Server, Server, Server]
+    expect([a.node, b.node, c.node]).toEqual(['a', 'b', 'c'])
+    const joined = sessionsOf(c)
+    const { got } = await player(ports[2]!)
+    const sessionId = await joined
+    await waitFor(() => a.locate(sessionId) === 'c' && b.locate(sessionId) === 'c')
+    expect(c.locate(sessionId)).toBe('c')
+    expect(a.session(sessionId), 'a holds no such session itself').toBeUndefined()
+    expect(a.unicast(sessionId, { id: 5, data: Buffer.from('from a') })).toBe(true)
+    await waitFor(() => got.length === 1)
+    expect(Buffer.from(got[0]!.data).toString()).toBe('from a')
+    expect(a.unicast('no-such-session-0000-0000-000000000000', { id: 5, data: Buffer.alloc(1) })).toBe(false)
+  })
+
+  it('broadcast reaches every node\'s sessions, each sender\'s 1,000 frames in order, none lost or repeated', async () => {
+    const { nodes, ports } = await cluster(3)
+    const joined = Promise.all(nodes.map(sessionsOf))
+    const players = await Promise.all(ports.map((port) => player(port)))
+    const ids = await joined
+    await waitFor(() => nodes.every((node, n) => node.session(ids[n]!)?.state === 'active'))
+    const SENDS = 1_000
+    for (let i = 0; i < SENDS; i++) {
+      for (const [n, node] of nodes.entries()) {
+        const data = Buffer.alloc(8)
+        data.writeUInt32BE(n, 0)
+        data.writeUInt32BE(i, 4)
+        node.broadcast({ id: 7, data })
+      }
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve))
+    }
+    await waitFor(() => players.every(({ got }) => got.length === SENDS * nodes.length), { timeout: 20_000 })
+    for (const { got } of players) {
+      for (let n = 0; n < nodes.length; n++) {
+        const fromNode = got.map((m) => Buffer.from(m.data)).filter((d) => d.readUInt32BE(0) === n).map((d) => d.readUInt32BE(4))
+        expect(fromNode, `frames from node ${n}`).toEqual(Array.from({ length: SENDS }, (_, i) => i))
+      }
+    }
+  })
+
+  it('a node that stops takes its sessions out of the directory; one that goes silent loses them within three heartbeats', async () => {
+    const { nodes, ports } = await cluster(3)
+    const [a, b, c] = nodes as [Server, Server, Server]
+    const onB = sessionsOf(b)
+    await player(ports[1]!)
+    const onC = sessionsOf(c)
+    await player(ports[2]!)
+    const [sessionB, sessionC] = await Promise.all([onB, onC])
+    await waitFor(() => a.locate(sessionB) === 'b' && a.locate(sessionC) === 'c')
+    await b.stop()
+    await waitFor(() => a.locate(sessionB) === undefined && c.locate(sessionB) === undefined)
+    // c's NATS connection dies without a word: its heartbeats stop.
+    const silent = c as unknown as { cluster: { nc: { close(): Promise<void> } } }
+    await silent.cluster.nc.close()
+    const since = Date.now()
+    await waitFor(() => a.locate(sessionC) === undefined, { timeout: 5_000 })
+    expect(Date.now() - since, 'within three heartbeats of 200 ms, and a beat for the check').toBeLessThan(200 * 4 + 500)
+    expect(a.unicast(sessionC, { id: 5, data: Buffer.alloc(1) })).toBe(false)
+  })
+
+  it('npm start -- --cluster --node: the CLI joins as that node and says so', async () => {
+    const cli = spawnCli(['--port', '0', '--cluster', NATS, '--node', 'cli-node'])
+    try {
+      const [, nats] = await cli.waitForLine(/^zerostate listening on .*, node cli-node of the cluster on (\S+)\)$/, 20_000)
+      expect(nats).toBe(NATS)
+    } finally {
+      cli.child.kill('SIGTERM')
+      await new Promise((resolve) => cli.child.once('exit', resolve))
+    }
+  })
+
+  it('listen() rejects with a ListenError, binding nothing, when NATS cannot be reached', async () => {
+    const server = createServer({ cluster: { nats: 'nats://127.0.0.1:1', name: 'unreachable' } })
+    // Nothing was created on any NATS: there is nothing to destroy.
+    servers.push(server)
+    await expect(server.listen({ port: 0 })).rejects.toMatchObject({ code: 'not-listening' })
+  })
+})
