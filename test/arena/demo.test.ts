@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { afterEach, expect, it } from 'vitest'
 import { frame, parse } from '../../examples/arena/arenaMessages.js'
-import { Phase, ReadySchema, SeatState } from '../../examples/arena/gen/arena_pb.js'
+import { HelloSchema, Phase, ReadySchema, SeatState } from '../../examples/arena/gen/arena_pb.js'
 import { type Client, connect } from '../../src/index.js'
 import { REPO_ROOT } from '../../stress/child.js'
 import { waitFor } from '../helpers/wait.js'
@@ -42,7 +42,9 @@ it('npm run demo -- --bots 2 serves the page, two bots play, and SIGTERM stops i
   expect(script).toBe('text/javascript; charset=utf-8')
 
   // A watcher over TCP is seated too; it says Ready so that it never holds a round up, and it
-  // records the bots' heads at each step.
+  // records the bots' heads at each step. The demo has resume on, so the server seats a session
+  // at its first frame (which might have been a RESUME): the watcher says Hello, as every arena
+  // client does, once its handler is in place.
   watcher = await connect({ port: Number(tcpPort) })
   const client = watcher
   let me = ''
@@ -61,6 +63,7 @@ it('npm run demo -- --bots 2 serves the page, two bots play, and SIGTERM stops i
       for (const cycle of message.cycles) if (cycle.alive) heads.set(cycle.slot, [...(heads.get(cycle.slot) ?? []), `${cycle.x},${cycle.y}`])
     }
   })
+  client.send(frame(HelloSchema, { name: 'watcher' }))
   // Two bots riding: each bot's head has moved through five cells of one round.
   await waitFor(() => botSlots.length === 2 && botSlots.every((slot) => new Set(heads.get(slot)).size >= 5), {
     timeout: 15_000,
