@@ -3,9 +3,10 @@
  * (examples/arena/bot.ts, which connect with `resume: true`), and a TCP proxy
  * (test/helpers/cutProxy.ts) in front of one of them. What the other bot's client receives is
  * what every player's screen shows: the room's seats (RoomState) and the server's connection
- * states (Connections).
+ * states (Connections). The inspection stream goes to a JSONL file, as `npm run demo --
+ * --inspect-file` writes it, and its timeline tells the drop too.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
@@ -13,6 +14,8 @@ import type { ArenaMessage } from '../../examples/arena/arenaMessages.js'
 import { type ArenaServer, startArena } from '../../examples/arena/arenaServer.js'
 import { type Bot, startBot } from '../../examples/arena/bot.js'
 import { ConnectionState, Phase, SeatState } from '../../examples/arena/gen/arena_pb.js'
+import { openFileInspector } from '../../src/index.js'
+import { formatTimeline } from '../../src/inspect/timeline.js'
 import { CutProxy } from '../helpers/cutProxy.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -72,11 +75,23 @@ class Screen {
   }
 }
 
-async function arenaWith(grace: number): Promise<{ arena: ArenaServer; proxy: CutProxy; a: Bot; b: Bot; screen: Screen }> {
+interface Arena {
+  arena: ArenaServer
+  proxy: CutProxy
+  a: Bot
+  b: Bot
+  screen: Screen
+  /** `zerostate timeline` of the inspection so far. */
+  timeline(): Promise<string>
+}
+
+async function arenaWith(grace: number): Promise<Arena> {
   const dir = await mkdtemp(join(tmpdir(), 'zerostate-arena-resume-'))
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  const file = await openFileInspector(join(dir, 'arena.jsonl'))
+  cleanups.push(() => file.close())
   // The server's sweep, which ends a grace, runs at a fraction of the heartbeat interval: a short one ends it on time.
-  const arena = await startArena({ tcpPort: 0, webPort: 0, pageDir: dir, heartbeat: { interval: 500, timeout: 5_000 }, resume: { grace }, settings: SETTINGS })
+  const arena = await startArena({ tcpPort: 0, webPort: 0, pageDir: dir, heartbeat: { interval: 500, timeout: 5_000 }, resume: { grace }, settings: SETTINGS, inspect: file.inspect })
   cleanups.push(() => arena.stop())
   const proxy = await CutProxy.open(arena.address.port)
   cleanups.push(() => proxy.close())
@@ -87,11 +102,16 @@ async function arenaWith(grace: number): Promise<{ arena: ArenaServer; proxy: Cu
   const a = await startBot({ port: proxy.port, name: 'a', heartbeatInterval: 250 })
   cleanups.push(() => a.close())
   await waitFor(() => screen.phase === Phase.PLAYING && screen.connections.get('a') === ConnectionState.ACTIVE, { timeout: 5_000, message: () => screen.history })
-  return { arena, proxy, a, b, screen }
+  // The file stream writes as it goes: what was written by now is in the file once a turn of I/O has passed.
+  const timeline = async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    return formatTimeline(await readFile(join(dir, 'arena.jsonl'), 'utf8'))
+  }
+  return { arena, proxy, a, b, screen, timeline }
 }
 
 it('a bot whose connection is cut mid-round resumes into the same seat, riding, as every player sees', async () => {
-  const { proxy, a, screen } = await arenaWith(15_000)
+  const { proxy, a, screen, timeline } = await arenaWith(15_000)
   const seated = screen.seats.get('a')!
   expect(seated.seat).toBe(SeatState.PLAYING)
   proxy.blocking = true
@@ -110,6 +130,16 @@ it('a bot whose connection is cut mid-round resumes into the same seat, riding, 
   expect(screen.seatHistory).toEqual(['JOINED', 'READY', 'PLAYING', 'DROPPED', 'PLAYING'])
   expect(screen.connectionHistory).toEqual(['ACTIVE', 'DETACHED', 'ACTIVE'])
   expect(proxy.connections).toBe(2)
+
+  // The timeline tells it: a's session detached by the reset and active again, the room's drop and resume.
+  const id = seated.id
+  const sections = (await timeline()).split(/\n(?=\S)/)
+  const session = sections.find((section) => section.startsWith(`session ${id}`))!
+  expect(session.split('\n').map((line) => line.trim().replace(/^\+\d+ ms {2}/, ''))).toEqual(expect.arrayContaining(['active', 'detached (reset)']))
+  expect(session.trimEnd().split('\n').at(-1)).toMatch(/ {2}active$/)
+  const room = sections.find((section) => section.startsWith('room arena:'))!.split('\n').map((line) => line.trim().replace(/^\+\d+ ms {2}/, ''))
+  expect(room.indexOf(`resumed ${id}`)).toBeGreaterThan(room.indexOf(`dropped ${id}`))
+  expect(room.indexOf(`dropped ${id}`)).toBeGreaterThan(room.indexOf('playing'))
 })
 
 it('a bot that does not come back within the grace leaves its seat, and its late resume is refused', async () => {
