@@ -18,6 +18,7 @@ import { WebSocketListener } from './transport/webSocketListener.js'
 import { type RoomDefinition, RoomRegistry, type Rooms } from './rooms/roomRegistry.js'
 import { ResumeTokens } from './resume/resumeTokens.js'
 import type { ClusterHost, ClusterLink } from './cluster/clusterLink.js'
+import type { ClusterNodeState } from '../machines/clusterNode.js'
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
 
@@ -57,6 +58,8 @@ export interface Server {
   locate(sessionId: string): string | undefined
   /** This node's id in its cluster; `'local'` for a server that is no cluster's node. */
   readonly node: string
+  /** In a cluster, this node's membership (its `cluster:<node>` chart): `clustered`, `partitioned` while NATS is unreachable, `leaving`, `left`; null for no cluster. */
+  readonly clusterState: ClusterNodeState | null
   /** Open sessions, including those still in their handshake. */
   readonly connectionCount: number
   /** The supervisor machine's state. */
@@ -194,7 +197,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
           )
     this.listeners = [tcp, webSocket].filter((listener) => listener !== null)
     const clusterOptions = this.options.cluster
-    const joining = clusterOptions === null ? null : import('./cluster/natsCluster.js').then(({ NatsCluster }) => NatsCluster.join(clusterOptions, this))
+    const joining = clusterOptions === null ? null : import('./cluster/natsCluster.js').then(({ NatsCluster }) => NatsCluster.join(clusterOptions, this, this.options.inspect))
     // Once joined, a cluster is left if anything else fails.
     void joining?.then((cluster) => (this.cluster = cluster)).catch(() => {})
     const listening = Promise.all([tcp?.listen() ?? null, webSocket?.listen() ?? null, joining]).then(
@@ -250,6 +253,10 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
     return this.cluster?.locate(sessionId)
   }
 
+  get clusterState(): ClusterNodeState | null {
+    return this.cluster?.state ?? null
+  }
+
   get node(): string {
     return this.cluster?.node ?? this.options.cluster?.node ?? 'local'
   }
@@ -258,6 +265,10 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
 
   deliver(sessionId: string, frame: Buffer): boolean {
     return this.registry.get(sessionId)?.queue(frame) ?? false
+  }
+
+  localSessions(): Iterable<string> {
+    return this.registry.keys()
   }
 
   deliverAll(frame: Buffer): number {

@@ -5,7 +5,12 @@
  * per sender), the directory says which node holds a session, and a node that goes, cleanly or
  * silently, leaves it.
  */
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { type AddressInfo, connect as connectSocket, createServer as createNetServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Kvm } from '@nats-io/kv'
 import { connect as connectNats } from '@nats-io/transport-node'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -52,6 +57,71 @@ async function player(port: number, got: Message[] = []): Promise<{ client: Clie
   client.send({ id: 1, data: new Uint8Array(0) })
   return { client, got }
 }
+
+/** A nats-server of the test's own, on a free port, to be killed and brought back. */
+class PrivateNats {
+  private child: ChildProcess | null = null
+
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`
+  }
+
+  static async start(): Promise<PrivateNats> {
+    const probe = createNetServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise((resolve) => probe.close(resolve))
+    const nats = new PrivateNats(port, await mkdtemp(join(tmpdir(), 'zerostate-nats-')))
+    await nats.restart()
+    return nats
+  }
+
+  async restart(): Promise<void> {
+    this.child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: 'ignore' })
+    await waitFor(() => this.accepting, { timeout: 10_000, message: 'the private nats-server listens' })
+  }
+
+  /** Ends the server at once, as a crash would. */
+  async kill(): Promise<void> {
+    const child = this.child
+    this.child = null
+    if (child === null || child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+  }
+
+  async stop(): Promise<void> {
+    await this.kill()
+    await rm(this.dir, { recursive: true, force: true })
+  }
+
+  private lastProbe = false
+  private probing = false
+
+  /** Whether the port takes connections (probed in the background, read by waitFor). */
+  private get accepting(): boolean {
+    if (!this.probing) {
+      this.probing = true
+      const socket = connectSocket({ host: '127.0.0.1', port: this.port })
+      const done = (ok: boolean) => {
+        this.lastProbe = ok
+        this.probing = false
+        socket.destroy()
+      }
+      socket.once('connect', () => done(true))
+      socket.once('error', () => done(false))
+    }
+    return this.lastProbe
+  }
+}
+
+const NATS_SERVER = '/usr/sbin/nats-server'
 
 const sessionsOf = (server: Server) =>
   new Promise<string>((resolve) => {
@@ -122,6 +192,72 @@ describe('a cluster on NATS', () => {
     expect(Date.now() - since, 'within three heartbeats of 200 ms, and a beat for the check').toBeLessThan(200 * 4 + 500)
     expect(a.unicast(sessionC, { id: 5, data: Buffer.alloc(1) })).toBe(false)
   })
+
+  it('a node process killed with SIGKILL: its sessions leave every other node\'s directory within three heartbeats', async () => {
+    const { nodes } = await cluster(1)
+    const [a] = nodes as [Server]
+    const name = names.at(-1)!
+    const child = spawnCli([], undefined, [], { script: 'test/fixtures/clusterNode.ts', env: { NATS_URL: NATS, CLUSTER_NAME: name, NODE: 'doomed' }, stream: 'stdout' })
+    try {
+      const [, port] = await child.waitForLine(/^node doomed on (\d+)$/, 20_000)
+      const joined = child.waitForLine(/^session (\S+)$/)
+      await player(Number(port))
+      const [, sessionId] = await joined
+      await waitFor(() => a.locate(sessionId!) === 'doomed')
+      expect(a.unicast(sessionId!, { id: 5, data: Buffer.from('hello') })).toBe(true)
+      child.child.kill('SIGKILL')
+      const since = Date.now()
+      await waitFor(() => a.locate(sessionId!) === undefined, { timeout: 5_000 })
+      expect(Date.now() - since).toBeLessThan(200 * 4 + 500)
+      expect(a.unicast(sessionId!, { id: 5, data: Buffer.from('hello') })).toBe(false)
+    } finally {
+      child.child.kill('SIGKILL')
+    }
+  })
+
+  it('NATS going away partitions every node (cluster chart: clustered, partitioned, clustered): each goes on serving its own, cross-node sends fail at once, and all rejoin when NATS is back', async () => {
+    const nats = await PrivateNats.start()
+    try {
+      const log: string[] = []
+      const name = `test-${randomBytes(4).toString('hex')}`
+      const node = (id: string) =>
+        createServer({
+          cluster: { nats: nats.url, name, node: id, heartbeat: 200 },
+          inspect: (event) => {
+            if (event.type === '@xstate.snapshot' && (event.actorRef as { id?: string }).id === `cluster:${id}`) log.push(`${id} ${String((event.snapshot as { value?: unknown }).value)}`)
+          },
+        })
+      const [a, b] = [node('a'), node('b')]
+      servers.push(a, b)
+      a.onMessage((session, message) => void session.send(message))
+      const portA = (await a.listen({ port: 0 })).port
+      const portB = (await b.listen({ port: 0 })).port
+      const onB = sessionsOf(b)
+      const atB = await player(portB)
+      const sessionB = await onB
+      const atA = await player(portA)
+      await waitFor(() => a.locate(sessionB) === 'b')
+      expect(a.clusterState).toBe('clustered')
+
+      await nats.kill()
+      await waitFor(() => a.clusterState === 'partitioned' && b.clusterState === 'partitioned')
+      expect(a.unicast(sessionB, { id: 5, data: Buffer.from('lost') }), 'fails at once, never hangs').toBe(false)
+      // a still serves its own session: the echo comes back.
+      atA.client.send({ id: 3, data: Buffer.from('still here') })
+      await waitFor(() => atA.got.some((m) => Buffer.from(m.data).toString() === 'still here'))
+      expect(a.broadcast({ id: 6, data: Buffer.from('local') })).toBe(1)
+
+      await nats.restart()
+      await waitFor(() => a.clusterState === 'clustered' && b.clusterState === 'clustered', { timeout: 10_000 })
+      await waitFor(() => a.locate(sessionB) === 'b', { timeout: 5_000 })
+      await waitFor(() => a.unicast(sessionB, { id: 5, data: Buffer.from('back') }) && atB.got.some((m) => Buffer.from(m.data).toString() === 'back'), { timeout: 5_000 })
+      expect(atB.got.map((m) => Buffer.from(m.data).toString())).not.toContain('lost')
+      expect(log.filter((line) => line.startsWith('a '))).toEqual(['a clustered', 'a partitioned', 'a clustered'])
+    } finally {
+      await Promise.all(servers.splice(0).map((server) => server.stop()))
+      await nats.stop()
+    }
+  }, 30_000)
 
   it('npm start -- --cluster --node: the CLI joins as that node and says so', async () => {
     const cli = spawnCli(['--port', '0', '--cluster', NATS, '--node', 'cli-node'])

@@ -1,3 +1,5 @@
+import type { ClusterNodeState } from '../../machines/clusterNode.js'
+
 /**
  * What a server that is one node of a cluster needs from the cluster, and nothing more: the
  * single-process server holds no ClusterLink and pays nothing. src/cluster/natsCluster.ts is the
@@ -6,6 +8,8 @@
 export interface ClusterLink {
   /** This node's id. */
   readonly node: string
+  /** The node's membership: clustered, partitioned (NATS unreachable), leaving, left. */
+  readonly state: ClusterNodeState
   /** Sends a frame to a session on another live node; false if the directory knows of none, or NATS is unreachable. */
   unicast(sessionId: string, frame: Buffer): boolean
   /** Sends a frame to every other node, for its sessions; false if NATS is unreachable. */
@@ -25,6 +29,8 @@ export interface ClusterHost {
   deliver(sessionId: string, frame: Buffer): boolean
   /** Queues a frame to every local session past its handshake; returns how many it reached. */
   deliverAll(frame: Buffer): number
+  /** The ids of this node's sessions, for the directory. */
+  localSessions(): Iterable<string>
 }
 
 export interface ClusterOptions {

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { KV } from '@nats-io/kv'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
+import { type Actor, createActor } from 'xstate'
+import { type ClusterNodeMachine, type ClusterNodeState, clusterNodeMachine } from '../../machines/clusterNode.js'
 import { ListenError } from '../errors.js'
+import type { Inspect } from '../options.js'
 import type { ClusterHost, ClusterLink, ClusterOptions } from './clusterLink.js'
 
 /** A node is dead once it has not said it is alive for this many heartbeats. */
@@ -24,8 +27,10 @@ export class NatsCluster implements ClusterLink {
   private readonly subscriptions: Subscription[] = []
   private beat: NodeJS.Timeout | null = null
   private closing = false
-  /** NATS is unreachable (the client is reconnecting): cross-node sends fail at once. */
-  private down = false
+  /** `cluster:<node>` in the inspector: clustered, partitioned (NATS unreachable), leaving, left. */
+  readonly actor: Actor<ClusterNodeMachine>
+  /** No reaping before this time: back from a partition, the others' heartbeats in memory are old. */
+  private reapAfter = 0
 
   private constructor(
     readonly node: string,
@@ -35,9 +40,13 @@ export class NatsCluster implements ClusterLink {
     private readonly nodeKv: KV,
     private readonly sessionKv: KV,
     private readonly host: ClusterHost,
-  ) {}
+    inspect: Inspect | undefined,
+  ) {
+    this.actor = createActor(clusterNodeMachine, { id: `cluster:${node}`, inspect })
+    this.actor.start()
+  }
 
-  static async join(options: ClusterOptions, host: ClusterHost): Promise<NatsCluster> {
+  static async join(options: ClusterOptions, host: ClusterHost, inspect?: Inspect): Promise<NatsCluster> {
     const name = options.name ?? 'zerostate'
     const node = options.node ?? randomBytes(4).toString('hex')
     const heartbeat = options.heartbeat ?? 1_000
@@ -53,7 +62,7 @@ export class NatsCluster implements ClusterLink {
       kvm.create(`${name}-nodes`, { history: 1, ttl: heartbeat * DEAD_AFTER_BEATS * 10 }),
       kvm.create(`${name}-sessions`, { history: 1 }),
     ])
-    const cluster = new NatsCluster(node, `zerostate.${name}`, heartbeat, nc, nodeKv, sessionKv, host)
+    const cluster = new NatsCluster(node, `zerostate.${name}`, heartbeat, nc, nodeKv, sessionKv, host, inspect)
     await cluster.start()
     return cluster
   }
@@ -79,10 +88,15 @@ export class NatsCluster implements ClusterLink {
     )
     void (async () => {
       for await (const status of nc.status()) {
-        if (status.type === 'disconnect') this.down = true
-        else if (status.type === 'reconnect') this.down = false
+        if (status.type === 'disconnect') {
+          this.actor.send({ type: 'nats.disconnected' })
+        } else if (status.type === 'reconnect') {
+          this.actor.send({ type: 'nats.reconnected' })
+          this.rejoined()
+        }
       }
     })()
+    void nc.closed().then(() => this.actor.send({ type: 'nats.closed' }))
     await this.watch(this.nodeKv, (key, value) => {
       if (value === null) this.nodes.delete(key)
       else this.nodes.set(key, Number(value))
@@ -105,8 +119,18 @@ export class NatsCluster implements ClusterLink {
     })()
   }
 
+  /** NATS is unreachable (the client is reconnecting), or the node has left: cross-node sends fail at once. */
+  private get down(): boolean {
+    return !this.actor.getSnapshot().matches('clustered')
+  }
+
+  /** The chart's state: clustered, partitioned, leaving or left. */
+  get state(): ClusterNodeState {
+    return this.actor.getSnapshot().value as ClusterNodeState
+  }
+
   private async alive(): Promise<void> {
-    if (this.closing) return
+    if (this.closing || this.down) return
     await this.nodeKv.put(this.node, String(Date.now()))
     this.reapDead()
   }
@@ -117,8 +141,19 @@ export class NatsCluster implements ClusterLink {
     return beat !== undefined && Date.now() - beat < this.heartbeat * DEAD_AFTER_BEATS
   }
 
+  /**
+   * Back from a partition: the others may have taken this node for dead and deleted its entries,
+   * so they are written again, and reaping waits until every live node has beaten since.
+   */
+  private rejoined(): void {
+    this.reapAfter = Date.now() + this.heartbeat * DEAD_AFTER_BEATS
+    void this.alive().catch(() => {})
+    for (const sessionId of this.host.localSessions()) void this.sessionKv.put(sessionId, this.node).catch(() => {})
+  }
+
   /** The live node with the smallest id deletes the dead nodes' entries. */
   private reapDead(): void {
+    if (Date.now() < this.reapAfter) return
     const live = [...this.nodes.keys()].filter((node) => this.live(node)).sort()
     if (live[0] !== this.node) return
     for (const [sessionId, node] of this.sessions) if (!this.live(node)) void this.sessionKv.delete(sessionId).catch(() => {})
@@ -136,7 +171,7 @@ export class NatsCluster implements ClusterLink {
 
   unicast(sessionId: string, frame: Buffer): boolean {
     const node = this.locate(sessionId)
-    if (node === undefined || node === this.node || this.nc.isClosed() || this.down) return false
+    if (node === undefined || node === this.node || this.down) return false
     const payload = Buffer.allocUnsafe(SESSION_ID_BYTES + frame.length)
     payload.write(sessionId, 0, SESSION_ID_BYTES, 'latin1')
     frame.copy(payload, SESSION_ID_BYTES)
@@ -145,7 +180,7 @@ export class NatsCluster implements ClusterLink {
   }
 
   broadcast(frame: Buffer): boolean {
-    if (this.nc.isClosed() || this.down) return false
+    if (this.down) return false
     this.nc.publish(this.ownBroadcast, frame)
     return true
   }
@@ -163,6 +198,7 @@ export class NatsCluster implements ClusterLink {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
+    this.actor.send({ type: 'cluster.leave' })
     if (this.beat !== null) clearInterval(this.beat)
     for (const subscription of this.subscriptions) subscription.unsubscribe()
     const mine = [...this.sessions].filter(([, node]) => node === this.node).map(([sessionId]) => sessionId)
