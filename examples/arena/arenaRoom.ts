@@ -12,7 +12,6 @@
  *   Step; Turn steers. A crash puts the seat out; when at most one rides, the round is over.
  * - gameOver: the winner (the last one riding, if any) gets a win; after `gameOverTicks`, every
  *   seat is joined again and the lobby waits for Ready.
- *
  * - in any phase, `player.dropped` (the server's `resume`: the connection is lost, the seat kept)
  *   makes the seat dropped. Its cycle, if it rides, goes straight on, since no one steers it: it
  *   may crash, or even win. A Ready is cancelled. `player.resumed` puts the seat back where the
