@@ -197,7 +197,7 @@ describe('a cluster on NATS', () => {
     const { nodes } = await cluster(1)
     const [a] = nodes as [Server]
     const name = names.at(-1)!
-    const child = spawnCli([], undefined, [], { script: 'test/fixtures/clusterNode.ts', env: { NATS_URL: NATS, CLUSTER_NAME: name, NODE: 'doomed' }, stream: 'stdout' })
+    const child = spawnCli([], undefined, [], { script: 'examples/cluster/node.ts', env: { NATS_URL: NATS, CLUSTER_NAME: name, NODE: 'doomed' }, stream: 'stdout' })
     try {
       const [, port] = await child.waitForLine(/^node doomed on (\d+)$/, 20_000)
       const joined = child.waitForLine(/^session (\S+)$/)

@@ -165,7 +165,7 @@ describe('zerostate machines', () => {
 
   it('prints the definitions as JSON for the Stately editor', () => {
     const machines = JSON.parse(run('--json')) as Record<string, { id: string }>
-    expect(Object.keys(machines)).toEqual(['connection', 'supervisor', 'gameLogic', 'seat'])
+    expect(Object.keys(machines)).toEqual(['connection', 'supervisor', 'gameLogic', 'seat', 'clusterNode'])
     expect(machines.connection).toEqual(JSON.parse(JSON.stringify(connectionMachine.toJSON())))
   })
 
