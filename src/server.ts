@@ -450,6 +450,11 @@ class ActorFailure {
 
 /** A quarter of the shortest deadline the sweep keeps: timeouts are late by at most that much. */
 function sweepPeriod(options: ResolvedOptions): number {
-  const shortest = Math.min(options.heartbeatInterval, options.heartbeatTimeout - options.heartbeatInterval, options.handshakeTimeout)
+  const shortest = Math.min(
+    options.heartbeatInterval,
+    options.heartbeatTimeout - options.heartbeatInterval,
+    options.handshakeTimeout,
+    options.resume?.grace ?? Number.POSITIVE_INFINITY,
+  )
   return Math.max(1, Math.floor(shortest / 4))
 }

@@ -435,14 +435,13 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   private deliver(frames: Message[]): void {
     const snapshot = this.actor.getSnapshot()
     if (!this.announced) {
-      // With resume, a connection is a new session only once its first frame is not a RESUME.
-      const at = frames.findIndex((frame) => frame.id !== HEARTBEAT_ID)
-      if (at < 0) return
-      const first = frames[at]!
+      // With resume, the first frame decides: a RESUME carries another session, anything else
+      // (a heartbeat too, as without resume) makes this one a new session.
+      const first = frames[0]!
       if (first.id === RESUME_CONTROL_IDS.RESUME) {
         const resume = parseResume(first.data)
         if (resume === null) return this.refuse()
-        return this.host.resume(this, resume.token, resume.received, frames.slice(at + 1))
+        return this.host.resume(this, resume.token, resume.received, frames.slice(1))
       }
       this.announced = true
       this.host.announce(this)

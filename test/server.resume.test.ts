@@ -73,6 +73,32 @@ describe.each(TRANSPORTS)('resume over %s', (transport) => {
     expect(h.messagesFrom(session).map((m) => Buffer.from(m.data).toString())).toEqual(['hello'])
   })
 
+  it('a heartbeat as the first frame makes a new session too, as without resume', async () => {
+    const h = await start()
+    const peer = await h.openPeer()
+    await peer.write(frame(0))
+    const session = await h.sessionFor(peer.localPort)
+    await tokenOf(peer)
+    expect(session.state).toBe('active')
+  })
+
+  it('a grace shorter than the heartbeat deadlines is kept to a quarter of itself: the sweep runs that often', async () => {
+    const clock = new SimulatedClock()
+    const h = await startServer({ transport, clock, heartbeat: { interval: 5_000, timeout: 30_000 }, resume: { grace: 400 }, echo: false })
+    const { peer, sessionId } = await activePeer(h)
+    const session = h.server.session(sessionId)!
+    peer.reset()
+    await waitFor(() => session.state === 'detached')
+    clock.increment(399)
+    await settle()
+    expect(session.state).toBe('detached')
+    for (let n = 0; n < 2 && session.state === 'detached'; n++) {
+      clock.increment(100)
+      await settle()
+    }
+    expect(session.state, 'closed within one sweep period (100 ms) of the grace').toBe('closed')
+  })
+
   it('a peer that resets is detached; its resume gets the frames it missed, in order, then the session goes on', async () => {
     const h = await start()
     const { peer, token, sessionId } = await activePeer(h)

@@ -32,7 +32,7 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
   private readonly clock: Clock
   /** Scratch for one chunk's frames. */
   private readonly frames: Message[] = []
-  private handler: ((message: Message) => void) | null = null
+  private readonly handlers = new Set<(message: Message) => void>()
   private readonly statusHandlers = new Set<(status: ClientStatus) => void>()
   private readonly inbox: Message[] = []
   private readonly waiting: { resolve: (message: Message) => void; reject: (error: Error) => void }[] = []
@@ -74,8 +74,9 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
     return this.status === 'open' ? this.queue(frame) : true
   }
 
-  onMessage(handler: (message: Message) => void): void {
-    this.handler = handler
+  onMessage(handler: (message: Message) => void): () => void {
+    this.handlers.add(handler)
+    return () => void this.handlers.delete(handler)
   }
 
   onStatus(handler: (status: ClientStatus) => void): () => void {
@@ -147,8 +148,8 @@ export class ClientCore<TPipe extends ClientPipe = ClientPipe> implements Zerost
         continue
       }
       if (resume !== null) resume.received++
-      if (this.handler !== null) {
-        this.handler(frame)
+      if (this.handlers.size > 0) {
+        for (const handler of this.handlers) handler(frame)
       } else {
         const waiter = this.waiting.shift()
         if (waiter !== undefined) waiter.resolve(frame)

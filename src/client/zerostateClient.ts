@@ -24,8 +24,12 @@ export interface ZerostateClient {
    * and delivered once the session is resumed (false when `resume.maxQueued` are waiting already).
    */
   send(message: Message): boolean
-  /** Receives every message but heartbeats; without a handler, messages wait for {@link ZerostateClient.receive}. */
-  onMessage(handler: (message: Message) => void): void
+  /**
+   * Adds a handler that receives every message but heartbeats (several run in the order they were
+   * added); returns the function that removes it. With no handler, messages wait for
+   * {@link ZerostateClient.receive}.
+   */
+  onMessage(handler: (message: Message) => void): () => void
   /** The next message not taken by an `onMessage` handler; rejects if the connection ends first (a resumed drop is not an end). */
   receive(): Promise<Message>
   /** Closes after writing what is queued; resolves when the connection is closed. */
