@@ -5,8 +5,9 @@ import { assign, fromPromise, setup } from 'xstate'
  * finish, close every session, let the disconnect handlers finish.
  *
  * The session registry is a plain `Map` owned through the injected `register` / `unregister`
- * actions. Connection actors are standalone root actors, not children: XState spawns and stops
- * children in O(n²), which took seconds at 10k sessions.
+ * actions. Connection actors are not spawned by this chart (XState spawns and stops children in
+ * O(n²), which took seconds at 10k sessions): the server creates them as children of a registry
+ * actor of its own (src/connectionFactory.ts), which is a child of the supervisor.
  */
 export interface SupervisorInput {
   /** Upper bound for each of the two drain steps of a stop. @default 5_000 */

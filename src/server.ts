@@ -1,7 +1,7 @@
-import { type Actor, createActor, fromPromise } from 'xstate'
+import { type Actor, type AnyActorRef, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
-import { ConnectionFactory } from './connectionFactory.js'
+import { CONNECTION_OPENED, ConnectionFactory, connectionRegistry } from './connectionFactory.js'
 import { ListenError } from './errors.js'
 import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoop, type MessageHandler } from './gameLoop.js'
 import { HeartbeatSweep } from './heartbeatSweep.js'
@@ -100,6 +100,8 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   readonly tokens = new ResumeTokens<ServerSession>()
   private readonly supervisor: Actor<SupervisorMachine>
   private readonly connections: ConnectionFactory
+  /** The connection actors' parent, a child of the supervisor (src/connectionFactory.ts). */
+  private readonly connectionRegistry: AnyActorRef
   private readonly sweep: HeartbeatSweep
   private listeners: Listener[] = []
   private roomRegistry: RoomRegistry | null = null
@@ -121,11 +123,6 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
       maxPending: options.maxPendingMessages,
       onRelief: this.relieve,
     })
-    this.connections = new ConnectionFactory(
-      this.provideConnection(),
-      { handshake: options.handshake, verify: options.verify !== undefined, resume: options.resume !== null },
-      options.inspect,
-    )
     this.supervisor = createActor(this.provideSupervisor(), {
       input: { drainTimeout: options.drainTimeout },
       clock,
@@ -134,6 +131,13 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
     })
     this.supervisor.subscribe({ error: (error) => console.error('zerostate: supervisor failed', error) })
     this.supervisor.start()
+    this.connectionRegistry = createActor(connectionRegistry, { parent: this.supervisor, id: 'registry' })
+    this.connectionRegistry.start()
+    this.connections = new ConnectionFactory(
+      this.provideConnection(),
+      { handshake: options.handshake, verify: options.verify !== undefined, resume: options.resume !== null },
+      this.connectionRegistry,
+    )
     // The game's pending handler and the listeners' upgrade deadlines ride the same sweep.
     const others = { sweep: (now: number) => this.sweepOthers(now) }
     this.sweep = new HeartbeatSweep(clock, sweepPeriod(options), this.registry, others)
@@ -372,6 +376,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   /** A listener's connection: it becomes a session. */
   arrive(open: (sink: TransportSink) => Transport): void {
     const session = new ServerSession(this, open)
+    this.connectionRegistry.send(CONNECTION_OPENED)
     this.supervisor.send({ type: 'session.opened', session })
     if (session.announced) this.game.connect(session)
     session.actor.start()

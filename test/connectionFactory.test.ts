@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createActor, type InspectionEvent } from 'xstate'
 import { connectionMachine } from '../machines/connection.js'
-import { ConnectionFactory, type ConnectionSettings } from '../src/connectionFactory.js'
+import { ConnectionFactory, type ConnectionSettings, connectionRegistry } from '../src/connectionFactory.js'
 
 const frame = { id: 1, data: new Uint8Array([1]) }
 
@@ -20,10 +20,28 @@ function recording() {
 function factory(settings: ConnectionSettings, inspect?: (event: InspectionEvent) => void) {
   const { calls, logic } = recording()
   const errors: unknown[] = []
-  const connections = new ConnectionFactory(logic, settings, inspect)
+  const registry = createActor(connectionRegistry, { inspect, id: 'registry' }).start()
+  const connections = new ConnectionFactory(logic, settings, registry)
   const create = (sessionId: string) => connections.create(sessionId, { error: (error) => errors.push(error) }).start()
   return { calls, errors, create }
 }
+
+describe('connection registry', () => {
+  it('counts the connections alive: up on connection.opened, down as each child actor ends', () => {
+    const registry = createActor(connectionRegistry).start()
+    const logic = recording().logic
+    const connections = new ConnectionFactory(logic, { handshake: true, verify: false }, registry)
+    const a = connections.create('a', {}).start()
+    const b = connections.create('b', {}).start()
+    registry.send({ type: 'connection.opened' })
+    registry.send({ type: 'connection.opened' })
+    expect(registry.getSnapshot().context).toBe(2)
+    a.send({ type: 'session.kick' })
+    expect(registry.getSnapshot().context).toBe(1)
+    expect(a.system).toBe(registry.system)
+    expect(b.system, 'every connection in the registry\'s one system').toBe(registry.system)
+  })
+})
 
 describe('connection factory', () => {
   it('relies on a chart whose handshake is entered with no action run and nothing invoked', () => {
