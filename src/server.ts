@@ -9,7 +9,7 @@ import { type ResolvedOptions, resolveOptions, type ServerOptions } from './opti
 import { encodeFrame, frameLength } from './protocol/encoder.js'
 import { isMessage, type Message } from './protocol/message.js'
 import { ServerSession, type SessionHost } from './serverSession.js'
-import type { Session } from './session.js'
+import type { Session, UserId } from './session.js'
 import { type Address, type ListenOptions, type ListenPlan, listenPlan, type WebSocketAddress, type WebSocketListenOptions, urlOf } from './listenOptions.js'
 import type { Arrivals, Listener } from './transport/listener.js'
 import { TcpListener } from './transport/tcpListener.js'
@@ -56,6 +56,11 @@ export interface Server {
    * cluster's directory says), undefined for a session no live node holds.
    */
   locate(sessionId: string): string | undefined
+  /**
+   * The open sessions whose bound user id is `userId` (compared as strings), with the node of each:
+   * this server's, and in a cluster every live node's.
+   */
+  findUser(userId: UserId): { sessionId: string; node: string }[]
   /** This node's id in its cluster; `'local'` for a server that is no cluster's node. */
   readonly node: string
   /** In a cluster, this node's membership (its `cluster:<node>` chart): `clustered`, `partitioned` while NATS is unreachable, `leaving`, `left`; null for no cluster. */
@@ -255,6 +260,18 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   locate(sessionId: string): string | undefined {
     if (this.registry.has(sessionId)) return this.node
     return this.cluster?.locate(sessionId)
+  }
+
+  findUser(userId: UserId): { sessionId: string; node: string }[] {
+    const user = String(userId)
+    if (this.cluster !== null) return this.cluster.findUser(user)
+    const found: { sessionId: string; node: string }[] = []
+    for (const session of this.registry.values()) if (session.userId !== undefined && String(session.userId) === user) found.push({ sessionId: session.id, node: this.node })
+    return found
+  }
+
+  userBound(session: ServerSession): void {
+    if (session.userId !== undefined) this.cluster?.userBound(session.id, String(session.userId))
   }
 
   get clusterState(): ClusterNodeState | null {

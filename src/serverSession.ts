@@ -37,6 +37,8 @@ export interface SessionHost {
   reattached(session: ServerSession): void
   /** A connection handed its transport to the session it resumed: forget it without telling the game. */
   handedOver(session: ServerSession): void
+  /** The session's user id was bound (or changed): a cluster's directory learns it. */
+  userBound(session: ServerSession): void
 }
 
 const HANDSHAKE_TIMEOUT: ConnectionEvent = { type: 'handshake.timeout' }
@@ -145,6 +147,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   bindUser(userId: UserId): void {
     this.userId = userId
+    this.host.userBound(this)
   }
 
   get<T = unknown>(key: string): T | undefined {
@@ -313,7 +316,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /** The `activate` action: the handshake is done, so frames held back during it go to the game. */
   activate(): void {
-    if (this.log !== null) this.control(encodeFrame(RESUME_CONTROL_IDS.TOKEN, this.host.tokens.issue(this)))
+    if (this.log !== null) this.control(encodeMessage(tokenFrame(this.host.tokens.issue(this))))
     this.resume(PAUSED_VERIFY)
     const held = this.held
     this.held = null

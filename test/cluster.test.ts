@@ -148,6 +148,28 @@ describe('a cluster on NATS', () => {
     expect(a.unicast('no-such-session-0000-0000-000000000000', { id: 5, data: Buffer.alloc(1) })).toBe(false)
   })
 
+  it('findUser says which sessions of which nodes a user id has, as each node binds it', async () => {
+    const { nodes, ports } = await cluster(3)
+    const [a, b, c] = nodes as [Server, Server, Server]
+    for (const node of [b, c]) node.onMessage((session, message) => session.bindUser(Buffer.from(message.data).toString()))
+    const onB = sessionsOf(b)
+    const atB = await player(ports[1]!)
+    const onC = sessionsOf(c)
+    const atC = await player(ports[2]!)
+    const [sessionB, sessionC] = await Promise.all([onB, onC])
+    atB.client.send({ id: 2, data: Buffer.from('alice') })
+    atC.client.send({ id: 2, data: Buffer.from('alice') })
+    await waitFor(() => a.findUser('alice').length === 2)
+    expect(a.findUser('alice').sort((x, y) => x.node.localeCompare(y.node))).toEqual([
+      { sessionId: sessionB, node: 'b' },
+      { sessionId: sessionC, node: 'c' },
+    ])
+    expect(b.findUser('alice')).toHaveLength(2)
+    atC.client.send({ id: 2, data: Buffer.from('bob') })
+    await waitFor(() => a.findUser('bob').length === 1 && a.findUser('alice').length === 1)
+    expect(a.findUser('nobody')).toEqual([])
+  })
+
   it('broadcast reaches every node\'s sessions, each sender\'s 1,000 frames in order, none lost or repeated', async () => {
     const { nodes, ports } = await cluster(3)
     const joined = Promise.all(nodes.map(sessionsOf))

@@ -16,11 +16,20 @@ export interface ClusterLink {
   broadcast(frame: Buffer): boolean
   /** The node that holds the session, this one included, as the directory says. */
   locate(sessionId: string): string | undefined
-  /** A session on this node opened or closed: the directory learns it. */
+  /** The sessions on live nodes whose user id is `userId`, this node's included. */
+  findUser(userId: string): ClusterSession[]
+  /** A session on this node opened, bound its user or closed: the directory learns it. */
   opened(sessionId: string): void
+  userBound(sessionId: string, userId: string): void
   closed(sessionId: string): void
   /** Leaves the cluster: this node's directory entries go, then the connection. */
   close(): Promise<void>
+}
+
+/** A session as the cluster's directory knows it. */
+export interface ClusterSession {
+  readonly sessionId: string
+  readonly node: string
 }
 
 /** What a node offers the cluster: its sessions, to deliver what other nodes send them. */

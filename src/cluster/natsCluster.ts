@@ -5,7 +5,23 @@ import { type Actor, createActor } from 'xstate'
 import { type ClusterNodeMachine, type ClusterNodeState, clusterNodeMachine } from '../../machines/clusterNode.js'
 import { ListenError } from '../errors.js'
 import type { Inspect } from '../options.js'
-import type { ClusterHost, ClusterLink, ClusterOptions } from './clusterLink.js'
+import type { ClusterHost, ClusterLink, ClusterOptions, ClusterSession } from './clusterLink.js'
+
+/** What the sessions bucket holds for a session. */
+interface DirectoryEntry {
+  readonly node: string
+  readonly user?: string
+}
+
+function parseEntry(value: string): DirectoryEntry | null {
+  try {
+    const entry = JSON.parse(value) as Partial<DirectoryEntry>
+    if (typeof entry.node !== 'string') return null
+    return typeof entry.user === 'string' ? { node: entry.node, user: entry.user } : { node: entry.node }
+  } catch {
+    return null
+  }
+}
 
 /** A node is dead once it has not said it is alive for this many heartbeats. */
 const DEAD_AFTER_BEATS = 3
@@ -16,14 +32,17 @@ const SESSION_ID_BYTES = 36
  * - `unicast.<node>`: a frame for one session of that node (the session id, 36 ASCII bytes, then the frame);
  * - `broadcast.<node>`: a frame for every session of every node but the sending one, which served its own.
  * Two JetStream KV buckets make the directory: `<name>-nodes` (node → the time it last said it is
- * alive, every `heartbeat` ms) and `<name>-sessions` (session id → node). Each node watches both
+ * alive, every `heartbeat` ms) and `<name>-sessions` (session id → `{ node, user }`, the user id
+ * once the session binds one, as a string). Each node watches both
  * into memory, so `locate` and `unicast` read no network. A node silent for three heartbeats is
  * dead: lookups skip its sessions at once, and the live node with the smallest id deletes them.
  * This works on nats-server 2.9, which has no per-key TTL.
  */
 export class NatsCluster implements ClusterLink {
   private readonly nodes = new Map<string, number>()
-  private readonly sessions = new Map<string, string>()
+  private readonly sessions = new Map<string, DirectoryEntry>()
+  /** User id → its sessions' ids, from the directory. */
+  private readonly users = new Map<string, Set<string>>()
   private readonly subscriptions: Subscription[] = []
   private beat: NodeJS.Timeout | null = null
   private closing = false
@@ -101,10 +120,7 @@ export class NatsCluster implements ClusterLink {
       if (value === null) this.nodes.delete(key)
       else this.nodes.set(key, Number(value))
     })
-    await this.watch(this.sessionKv, (key, value) => {
-      if (value === null) this.sessions.delete(key)
-      else this.sessions.set(key, value)
-    })
+    await this.watch(this.sessionKv, (key, value) => this.record(key, value === null ? null : parseEntry(value)))
     await this.alive()
     this.beat = setInterval(() => void this.alive().catch(() => {}), this.heartbeat)
     this.beat.unref()
@@ -148,7 +164,7 @@ export class NatsCluster implements ClusterLink {
   private rejoined(): void {
     this.reapAfter = Date.now() + this.heartbeat * DEAD_AFTER_BEATS
     void this.alive().catch(() => {})
-    for (const sessionId of this.host.localSessions()) void this.sessionKv.put(sessionId, this.node).catch(() => {})
+    for (const sessionId of this.host.localSessions()) this.write(sessionId, this.sessions.get(sessionId)?.user)
   }
 
   /** The live node with the smallest id deletes the dead nodes' entries. */
@@ -156,7 +172,7 @@ export class NatsCluster implements ClusterLink {
     if (Date.now() < this.reapAfter) return
     const live = [...this.nodes.keys()].filter((node) => this.live(node)).sort()
     if (live[0] !== this.node) return
-    for (const [sessionId, node] of this.sessions) if (!this.live(node)) void this.sessionKv.delete(sessionId).catch(() => {})
+    for (const [sessionId, { node }] of this.sessions) if (!this.live(node)) void this.sessionKv.delete(sessionId).catch(() => {})
     for (const node of this.nodes.keys()) if (!this.live(node)) void this.nodeKv.delete(node).catch(() => {})
   }
 
@@ -165,8 +181,17 @@ export class NatsCluster implements ClusterLink {
   }
 
   locate(sessionId: string): string | undefined {
-    const node = this.sessions.get(sessionId)
+    const node = this.sessions.get(sessionId)?.node
     return node !== undefined && this.live(node) ? node : undefined
+  }
+
+  findUser(userId: string): ClusterSession[] {
+    const found: ClusterSession[] = []
+    for (const sessionId of this.users.get(userId) ?? []) {
+      const node = this.locate(sessionId)
+      if (node !== undefined) found.push({ sessionId, node })
+    }
+    return found
   }
 
   unicast(sessionId: string, frame: Buffer): boolean {
@@ -186,13 +211,43 @@ export class NatsCluster implements ClusterLink {
   }
 
   opened(sessionId: string): void {
-    this.sessions.set(sessionId, this.node)
-    void this.sessionKv.put(sessionId, this.node).catch(() => {})
+    this.write(sessionId, undefined)
+  }
+
+  userBound(sessionId: string, userId: string): void {
+    this.write(sessionId, userId)
   }
 
   closed(sessionId: string): void {
-    this.sessions.delete(sessionId)
+    this.record(sessionId, null)
     void this.sessionKv.delete(sessionId).catch(() => {})
+  }
+
+  /** This node's session, in memory at once and in the directory soon after. */
+  private write(sessionId: string, user: string | undefined): void {
+    const entry: DirectoryEntry = user === undefined ? { node: this.node } : { node: this.node, user }
+    this.record(sessionId, entry)
+    void this.sessionKv.put(sessionId, JSON.stringify(entry)).catch(() => {})
+  }
+
+  /** A directory entry as it is now (null: gone), with the user index kept in step. */
+  private record(sessionId: string, entry: DirectoryEntry | null): void {
+    const before = this.sessions.get(sessionId)?.user
+    if (before !== undefined && before !== entry?.user) {
+      const ids = this.users.get(before)
+      ids?.delete(sessionId)
+      if (ids?.size === 0) this.users.delete(before)
+    }
+    if (entry === null) {
+      this.sessions.delete(sessionId)
+      return
+    }
+    this.sessions.set(sessionId, entry)
+    if (entry.user !== undefined) {
+      let ids = this.users.get(entry.user)
+      if (ids === undefined) this.users.set(entry.user, (ids = new Set()))
+      ids.add(sessionId)
+    }
   }
 
   async close(): Promise<void> {
@@ -201,7 +256,7 @@ export class NatsCluster implements ClusterLink {
     this.actor.send({ type: 'cluster.leave' })
     if (this.beat !== null) clearInterval(this.beat)
     for (const subscription of this.subscriptions) subscription.unsubscribe()
-    const mine = [...this.sessions].filter(([, node]) => node === this.node).map(([sessionId]) => sessionId)
+    const mine = [...this.sessions].filter(([, { node }]) => node === this.node).map(([sessionId]) => sessionId)
     await Promise.allSettled([...mine.map((sessionId) => this.sessionKv.delete(sessionId)), this.nodeKv.delete(this.node)])
     await this.nc.drain().catch(() => this.nc.close())
   }
