@@ -1,4 +1,5 @@
 import type { InspectionEvent, Observer } from 'xstate'
+import { randomBytes } from 'node:crypto'
 import { OptionError } from './errors.js'
 import { withoutPayloads } from './inspect/withoutPayloads.js'
 import type { Message } from './protocol/message.js'
@@ -243,7 +244,8 @@ function resolveCluster(cluster: ServerOptions['cluster']): ClusterOptions | nul
     }
   }
   if (cluster.heartbeat !== undefined) integerOption('cluster.heartbeat', cluster.heartbeat)
-  return { ...cluster, nats: servers }
+  // Decided here, so that server.node is known before listen() joins.
+  return { ...cluster, nats: servers, node: cluster.node ?? randomBytes(4).toString('hex') }
 }
 
 function resolveResume(resume: ServerOptions['resume'], resolved: ResolvedOptions): Required<ResumeOptions> | null {

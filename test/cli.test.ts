@@ -194,7 +194,8 @@ describe('parseCliArgs', () => {
     expect(() => parseCliArgs(['--cluster', '127.0.0.1:4222'])).toThrow('Expected `--cluster` to be a NATS URL such as nats://127.0.0.1:4222, got `127.0.0.1:4222`')
     expect(() => parseCliArgs(['--cluster', 'nats://x', '--node', 'a.b'])).toThrow('Expected `--node` to be letters, digits, - and _, got `a.b`')
     expect(parseCliArgs(['machines', '--mermaid'])).toEqual({ command: 'machines', format: 'mermaid' })
-    expect(parseCliArgs(['timeline', 'log.jsonl'])).toEqual({ command: 'timeline', file: 'log.jsonl' })
+    expect(parseCliArgs(['timeline', 'log.jsonl'])).toEqual({ command: 'timeline', files: ['log.jsonl'] })
+    expect(parseCliArgs(['timeline', 'a.jsonl', 'b.jsonl'])).toEqual({ command: 'timeline', files: ['a.jsonl', 'b.jsonl'] })
   })
 
   it('reads the WebSocket flags: --ws-port (bare: 18789), --ws-path, --allowed-origin (repeatable), --no-tcp', () => {

@@ -15,7 +15,7 @@ import { Kvm } from '@nats-io/kv'
 import { connect as connectNats } from '@nats-io/transport-node'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { type Client, connect } from '../src/client.js'
-import { createServer, type Server, type ServerOptions } from '../src/index.js'
+import { createServer, openFileInspector, type Server, type ServerOptions } from '../src/index.js'
 import type { Message } from '../src/protocol/message.js'
 import { spawnCli } from '../stress/child.js'
 import { waitFor } from './helpers/wait.js'
@@ -297,5 +297,38 @@ describe('a cluster on NATS', () => {
     // Nothing was created on any NATS: there is nothing to destroy.
     servers.push(server)
     await expect(server.listen({ port: 0 })).rejects.toMatchObject({ code: 'not-listening' })
+  })
+})
+
+describe('a cluster in the timeline', () => {
+  it('--inspect-file records carry the node, and zerostate timeline merges the nodes\' logs, each actor under its node', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'zerostate-timeline-'))
+    try {
+      const ids = ['a', 'b']
+      const files = ids.map((id) => join(dir, `${id}.jsonl`))
+      const name = `test-${randomBytes(4).toString('hex')}`
+      names.push(name)
+      const inspectors = await Promise.all(files.map((file, i) => openFileInspector(file, { node: ids[i] })))
+      const nodes = ids.map((node, i) => createServer({ cluster: { nats: NATS, name, node }, inspect: inspectors[i]!.inspect }))
+      servers.push(...nodes)
+      const ports = []
+      for (const node of nodes) ports.push((await node.listen({ port: 0 })).port)
+      for (const port of ports) {
+        const { client } = await player(port)
+        await waitFor(() => nodes.some((node) => node.connectionCount === 1))
+        await client.close()
+      }
+      await Promise.all(servers.splice(0).map((server) => server.stop()))
+      await Promise.all(inspectors.map((inspector) => inspector.close()))
+      const timeline = spawnCli(['timeline', ...files], undefined, [], { stream: 'stdout' })
+      await new Promise((resolve) => timeline.child.once('exit', resolve))
+      const sessions = timeline.lines.filter((line) => line.startsWith('session '))
+      expect(sessions).toHaveLength(2)
+      expect(sessions[0]).toMatch(/^session \S+ on node a tcp 127\.0\.0\.1:\d+$/)
+      expect(sessions[1]).toMatch(/^session \S+ on node b tcp 127\.0\.0\.1:\d+$/)
+      expect(timeline.lines.filter((line) => /closed \(client-closed\)$/.test(line))).toHaveLength(2)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

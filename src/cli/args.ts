@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { OptionError } from '../errors.js'
 import { DEFAULT_WEBSOCKET_PORT } from '../listenOptions.js'
@@ -15,7 +16,7 @@ export type CliCommand =
   | { command: 'help' }
   | ({ command: 'serve' } & ServeSettings)
   | { command: 'machines'; format: 'json' | 'mermaid' }
-  | { command: 'timeline'; file: string }
+  | { command: 'timeline'; files: string[] }
 
 export interface ServeSettings {
   host: string
@@ -32,8 +33,8 @@ export interface ServeSettings {
   maxMessagesPerSecond: number
   /** Keep a session whose peer is lost this long for its client to resume (`resume.grace`), or null: off. */
   resumeGrace: number | null
-  /** Be a node of the cluster on this NATS, with this node id (`cluster`), or null: one process. */
-  cluster: { nats: string; node: string | undefined } | null
+  /** Be a node of the cluster on this NATS, with this node id (`cluster`; random without --node), or null: one process. */
+  cluster: { nats: string; node: string } | null
   /** Start a local relay there (port 0 picks one), or feed one already running at this URL. */
   inspect: { host: string; port: number } | { url: string } | null
   /** Let payload bytes reach the relay (see `inspectPayloads`). */
@@ -110,11 +111,10 @@ function parseMachines(argv: readonly string[]): CliCommand {
 }
 
 function parseTimeline(argv: readonly string[]): CliCommand {
-  const [file, ...extra] = argv
-  if (file === undefined || file.startsWith('-') || extra.length > 0) {
-    throw new OptionError('Expected `timeline <file>` with the path of an --inspect-file log', 'timeline')
+  if (argv.length === 0 || argv.some((file) => file.startsWith('-'))) {
+    throw new OptionError('Expected `timeline <file> [<file> ...]` with the paths of --inspect-file logs (one per node of a cluster)', 'timeline')
   }
-  return { command: 'timeline', file }
+  return { command: 'timeline', files: [...argv] }
 }
 
 function parseServe(argv: readonly string[]): CliCommand {
@@ -205,7 +205,7 @@ function clusterSettings(values: ServeValues): ServeSettings['cluster'] {
   }
   if (!/^(nats|tls|wss?):\/\/./.test(nats)) throw new OptionError(`Expected \`--cluster\` to be a NATS URL such as nats://127.0.0.1:4222, got \`${nats}\``, '--cluster')
   if (node !== undefined && !/^[A-Za-z0-9_-]+$/.test(node)) throw new OptionError(`Expected \`--node\` to be letters, digits, - and _, got \`${node}\``, '--node')
-  return { nats, node }
+  return { nats, node: node ?? randomBytes(4).toString('hex') }
 }
 
 function inspectTarget(values: ServeValues, gameHost: string): ServeSettings['inspect'] {
@@ -286,7 +286,7 @@ export function serverOptions(settings: ServeSettings): ServerOptions {
     maxPayload: settings.maxPayload,
     maxMessagesPerSecond: settings.maxMessagesPerSecond,
     ...(settings.resumeGrace === null ? {} : { resume: { grace: settings.resumeGrace } }),
-    ...(settings.cluster === null ? {} : { cluster: settings.cluster.node === undefined ? { nats: settings.cluster.nats } : settings.cluster }),
+    ...(settings.cluster === null ? {} : { cluster: settings.cluster }),
     inspectPayloads: settings.inspectPayloads,
   }
 }

@@ -26,6 +26,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stdout(`${formatMachines(command.format)}\n`)
       return 0
     case 'timeline':
-      return timeline(command.file, io)
+      return timeline(command.files, io)
   }
 }

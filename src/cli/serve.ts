@@ -116,6 +116,7 @@ async function startInspection(settings: ServeSettings, log: Log): Promise<Inspe
     try {
       file = await openFileInspector(path, {
         onError: (error) => log(`zerostate: cannot write ${path}, no longer writing inspection to it: ${error.message}`),
+        ...(settings.cluster === null ? {} : { node: settings.cluster.node }),
       })
     } catch (error) {
       log(`zerostate: cannot open ${path}: ${message(error)}`)

@@ -3,7 +3,7 @@ import { DEFAULT_HOST, DEFAULT_INSPECT_PORT, DEFAULT_PORT, DEFAULT_WEBSOCKET_POR
 
 export const USAGE = `Usage: zerostate [options]
        zerostate machines [--json | --mermaid]
-       zerostate timeline <inspection-file.jsonl>
+       zerostate timeline <inspection-file.jsonl> [<file> ...]
 
 Runs a zerostate session server (zero's wire format) whose game echoes every
 message back to its sender. Logs one line on start and one per connect and
@@ -50,8 +50,10 @@ Options:
 Commands:
   machines                    print the statecharts as JSON for the Stately
                               editor (--json, default) or as Mermaid (--mermaid)
-  timeline <file>             per session, its states with times and its close
-                              reason, from an --inspect-file log
+  timeline <file> [<file> ...]
+                              per session, its states with times and its close
+                              reason, from --inspect-file logs (a cluster's
+                              nodes' logs merged)
 
 Exit codes: 0 stopped by a signal, 1 could not start (the port, the inspector
 relay or the inspection file), 2 invalid arguments.

@@ -15,6 +15,8 @@ export interface FileInspectorOptions {
    * on. Without it the error is ignored the same way.
    */
   onError?: (error: Error) => void
+  /** A cluster node's id, written into every record, so that `zerostate timeline` can merge the nodes' logs. */
+  node?: string
 }
 
 /**
@@ -44,7 +46,9 @@ export function fileInspectorOn(stream: Writable, options: FileInspectorOptions 
       next(event) {
         if (failed) return
         const record = toInspectionRecord(event, Date.now())
-        if (record !== null) stream.write(`${JSON.stringify(record)}\n`)
+        if (record === null) return
+        if (options.node !== undefined) record.node = options.node
+        stream.write(`${JSON.stringify(record)}\n`)
       },
     },
     close: () =>

@@ -7,6 +7,8 @@ export interface InspectionRecord {
   kind: 'actor' | 'event' | 'snapshot'
   /** The actor's id: `supervisor`, `gameLogic` or `session:<uuid>`. */
   actor: string
+  /** The cluster node whose actor it is (`--inspect-file` with `--cluster`). */
+  node?: string
   /** For `event` and `snapshot`: the event's type and its small fields. */
   event?: Record<string, unknown>
   /** For `actor` and `snapshot`: the state value, status and context. */

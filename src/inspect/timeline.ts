@@ -2,6 +2,10 @@ import type { InspectionRecord } from './inspectionRecord.js'
 
 /** One actor's story: a session (`session:<id>`) or a room (`room:<name>:<id>`). */
 interface ActorLine {
+  /** The actor's id (`session:<id>`, `room:<name>:<id>`). */
+  actor: string
+  /** The cluster node the actor ran on, for a merged log. */
+  node: string | undefined
   start: number
   states: { t: number; state: string }[]
   /** The last state value shown (joins and leaves come between states). */
@@ -11,16 +15,19 @@ interface ActorLine {
 }
 
 /**
- * A person-readable account of an inspection log: per session, the states it went through with
+ * A person-readable account of an inspection log (or of several nodes' logs joined, each record
+ * carrying its node): per session, the states it went through with
  * the time since it opened, how it was lost while detached and why it closed; per room, the
  * states of its machine, with the players who joined, dropped, resumed and left.
  */
 export function formatTimeline(jsonl: string): string {
   const actors = new Map<string, ActorLine>()
   const sessionInfo = new Map<string, string>()
-  const lineOf = (actor: string, t: number): ActorLine => {
-    let line = actors.get(actor)
-    if (line === undefined) actors.set(actor, (line = { start: t, states: [], state: undefined, reason: undefined }))
+  // Nodes' logs merged: the same actor id on two nodes is two actors.
+  const lineOf = (record: InspectionRecord): ActorLine => {
+    const key = `${record.node ?? ''}/${record.actor}`
+    let line = actors.get(key)
+    if (line === undefined) actors.set(key, (line = { actor: record.actor, node: record.node, start: record.t, states: [], state: undefined, reason: undefined }))
     return line
   }
   for (const text of jsonl.split('\n')) {
@@ -28,7 +35,7 @@ export function formatTimeline(jsonl: string): string {
     const record = JSON.parse(text) as InspectionRecord
     if (record.actor === 'supervisor' && record.kind === 'event' && record.event?.type === 'session.opened') {
       const session = record.event.session as { id?: string; transport?: string; remoteAddress?: string } | undefined
-      if (session?.id && session.remoteAddress) sessionInfo.set(session.id, [session.transport, session.remoteAddress].filter(Boolean).join(' '))
+      if (session?.id && session.remoteAddress) sessionInfo.set(`${record.node ?? ''}/${session.id}`, [session.transport, session.remoteAddress].filter(Boolean).join(' '))
     }
     const room = record.actor.startsWith('room:')
     if (!(room || record.actor.startsWith('session:'))) continue
@@ -36,13 +43,13 @@ export function formatTimeline(jsonl: string): string {
       const { type, player, reason } = record.event as { type?: string; player?: string; reason?: string }
       const seat = type === undefined ? undefined : SEAT_EVENTS[type]
       if (seat !== undefined) {
-        const line = lineOf(record.actor, record.t)
+        const line = lineOf(record)
         line.states.push({ t: record.t, state: `${seat} ${player}${reason ? ` (${reason})` : ''}` })
       }
       continue
     }
     if (record.value === undefined) continue
-    const line = lineOf(record.actor, record.t)
+    const line = lineOf(record)
     const state = stateName(record.value)
     // A detached session says how its peer was lost.
     const loss = state === 'detached' ? record.context?.loss : undefined
@@ -52,10 +59,12 @@ export function formatTimeline(jsonl: string): string {
     if (!room && typeof reason === 'string') line.reason = reason
   }
   const out: string[] = []
-  for (const [actor, line] of actors) {
+  for (const line of actors.values()) {
+    const { actor, node } = line
     const id = actor.slice(actor.indexOf(':') + 1)
-    const info = actor.startsWith('session:') ? sessionInfo.get(id) : undefined
-    out.push(actor.startsWith('session:') ? `session ${id}${info ? ` ${info}` : ''}` : `room ${id}`)
+    const info = actor.startsWith('session:') ? sessionInfo.get(`${node ?? ''}/${id}`) : undefined
+    const where = node === undefined ? '' : ` on node ${node}`
+    out.push(actor.startsWith('session:') ? `session ${id}${where}${info ? ` ${info}` : ''}` : `room ${id}${where}`)
     for (const { t, state } of line.states) {
       const detail = state === 'closed' && line.reason ? ` (${line.reason})` : ''
       out.push(`  ${`+${t - line.start} ms`.padStart(10)}  ${state}${detail}`)
