@@ -164,7 +164,8 @@ describe('a cluster on NATS', () => {
       { sessionId: sessionB, node: 'b' },
       { sessionId: sessionC, node: 'c' },
     ])
-    expect(b.findUser('alice')).toHaveLength(2)
+    // Each node's copy of the directory catches up on its own.
+    await waitFor(() => b.findUser('alice').length === 2)
     atC.client.send({ id: 2, data: Buffer.from('bob') })
     await waitFor(() => a.findUser('bob').length === 1 && a.findUser('alice').length === 1)
     expect(a.findUser('nobody')).toEqual([])
