@@ -1,5 +1,4 @@
 import type { InspectionEvent, Observer } from 'xstate'
-import { randomBytes } from 'node:crypto'
 import { OptionError } from './errors.js'
 import { withoutPayloads } from './inspect/withoutPayloads.js'
 import type { Message } from './protocol/message.js'
@@ -244,8 +243,7 @@ function resolveCluster(cluster: ServerOptions['cluster']): ClusterOptions | nul
     }
   }
   if (cluster.heartbeat !== undefined) integerOption('cluster.heartbeat', cluster.heartbeat)
-  // Decided here, so that server.node is known before listen() joins.
-  return { ...cluster, nats: servers, node: cluster.node ?? randomBytes(4).toString('hex') }
+  return { ...cluster, nats: servers }
 }
 
 function resolveResume(resume: ServerOptions['resume'], resolved: ResolvedOptions): Required<ResumeOptions> | null {

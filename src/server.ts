@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { type Actor, type AnyActorRef, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
@@ -111,6 +112,8 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   private listeners: Listener[] = []
   private roomRegistry: RoomRegistry | null = null
   private cluster: ClusterLink | null = null
+  /** Decided on creation (random unless the cluster option names it), so that it is known before listen() joins. */
+  readonly node: string
   private dirty: ServerSession[] = []
   private stopping: Promise<void> | null = null
   private listenersClosed: Promise<void> = Promise.resolve()
@@ -120,6 +123,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
 
   constructor(options: ResolvedOptions) {
     this.options = options
+    this.node = options.cluster === null ? 'local' : (options.cluster.node ?? randomBytes(4).toString('hex'))
     const { clock } = options
     this.game = new GameLoop({
       clock,
@@ -206,7 +210,10 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
           )
     this.listeners = [tcp, webSocket].filter((listener) => listener !== null)
     const clusterOptions = this.options.cluster
-    const joining = clusterOptions === null ? null : import('./cluster/natsCluster.js').then(({ NatsCluster }) => NatsCluster.join(clusterOptions, this, this.options.inspect))
+    const joining =
+      clusterOptions === null
+        ? null
+        : import('./cluster/natsCluster.js').then(({ NatsCluster }) => NatsCluster.join({ ...clusterOptions, node: this.node }, this, this.options.inspect))
     // Once joined, a cluster is left if anything else fails.
     void joining?.then((cluster) => (this.cluster = cluster)).catch(() => {})
     const listening = Promise.all([tcp?.listen() ?? null, webSocket?.listen() ?? null, joining]).then(
@@ -278,9 +285,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
     return this.cluster?.state ?? null
   }
 
-  get node(): string {
-    return this.cluster?.node ?? this.options.cluster?.node ?? 'local'
-  }
+
 
   // --- ClusterHost: what other nodes send this node's sessions ------------------------------
 
