@@ -65,24 +65,26 @@ class PrivateNats {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly jetStream: boolean,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`
   }
 
-  static async start(): Promise<PrivateNats> {
+  static async start(options: { jetStream?: boolean } = {}): Promise<PrivateNats> {
     const probe = createNetServer()
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
     const port = (probe.address() as AddressInfo).port
     await new Promise((resolve) => probe.close(resolve))
-    const nats = new PrivateNats(port, await mkdtemp(join(tmpdir(), 'zerostate-nats-')))
+    const nats = new PrivateNats(port, await mkdtemp(join(tmpdir(), 'zerostate-nats-')), options.jetStream ?? true)
     await nats.restart()
     return nats
   }
 
   async restart(): Promise<void> {
-    this.child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: 'ignore' })
+    const jetStream = this.jetStream ? ['-js', '-sd', this.dir] : []
+    this.child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), ...jetStream], { stdio: 'ignore' })
     await waitFor(() => this.accepting, { timeout: 10_000, message: 'the private nats-server listens' })
   }
 
@@ -290,6 +292,20 @@ describe('a cluster on NATS', () => {
     } finally {
       cli.child.kill('SIGTERM')
       await new Promise((resolve) => cli.child.once('exit', resolve))
+    }
+  })
+
+  it('listen() rejects with a ListenError, and leaves no connection behind, when NATS has no JetStream', async () => {
+    const nats = await PrivateNats.start({ jetStream: false })
+    try {
+      const server = createServer({ cluster: { nats: nats.url, name: 'no-jetstream' } })
+      servers.push(server)
+      const error = await server.listen({ port: 0 }).catch((rejection: unknown) => rejection)
+      expect(error).toMatchObject({ code: 'not-listening' })
+      expect((error as Error).message).toMatch(/^cannot join the cluster on NATS at nats:\/\/127\.0\.0\.1:\d+: /)
+      expect(server.clusterState).toBeNull()
+    } finally {
+      await nats.stop()
     }
   })
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { KV } from '@nats-io/kv'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
 import { type Actor, createActor } from 'xstate'
-import { type ClusterNodeMachine, type ClusterNodeState, clusterNodeMachine } from '../../machines/clusterNode.js'
+import { type ClusterNodeEvent, type ClusterNodeMachine, type ClusterNodeState, clusterNodeMachine } from '../../machines/clusterNode.js'
 import { ListenError } from '../errors.js'
 import type { Inspect } from '../options.js'
 import type { ClusterHost, ClusterLink, ClusterOptions, ClusterSession } from './clusterLink.js'
@@ -33,8 +33,8 @@ const SESSION_ID_BYTES = 36
  * - `broadcast.<node>`: a frame for every session of every node but the sending one, which served its own.
  * Two JetStream KV buckets make the directory: `<name>-nodes` (node → the time it last said it is
  * alive, every `heartbeat` ms) and `<name>-sessions` (session id → `{ node, user }`, the user id
- * once the session binds one, as a string). Each node watches both
- * into memory, so `locate` and `unicast` read no network. A node silent for three heartbeats is
+ * once the session binds one, as a string). Each node watches both into memory, so `locate`,
+ * `findUser` and `unicast` read no network. A node silent for three heartbeats is
  * dead: lookups skip its sessions at once, and the live node with the smallest id deletes them.
  * This works on nats-server 2.9, which has no per-key TTL.
  */
@@ -76,14 +76,20 @@ export class NatsCluster implements ClusterLink {
     } catch (error) {
       throw new ListenError(`cannot reach NATS at ${String(options.nats)}: ${(error as Error).message}`)
     }
-    const kvm = new Kvm(nc)
-    const [nodeKv, sessionKv] = await Promise.all([
-      kvm.create(`${name}-nodes`, { history: 1, ttl: heartbeat * DEAD_AFTER_BEATS * 10 }),
-      kvm.create(`${name}-sessions`, { history: 1 }),
-    ])
-    const cluster = new NatsCluster(node, `zerostate.${name}`, heartbeat, nc, nodeKv, sessionKv, host, inspect)
-    await cluster.start()
-    return cluster
+    try {
+      const kvm = new Kvm(nc)
+      const [nodeKv, sessionKv] = await Promise.all([
+        kvm.create(`${name}-nodes`, { history: 1, ttl: heartbeat * DEAD_AFTER_BEATS * 10 }),
+        kvm.create(`${name}-sessions`, { history: 1 }),
+      ])
+      const cluster = new NatsCluster(node, `zerostate.${name}`, heartbeat, nc, nodeKv, sessionKv, host, inspect)
+      await cluster.start()
+      return cluster
+    } catch (error) {
+      // NATS without JetStream, or a bucket that cannot be made: nothing of the node stays.
+      await nc.close()
+      throw new ListenError(`cannot join the cluster on NATS at ${String(options.nats)}: ${(error as Error).message}`)
+    }
   }
 
   private async start(): Promise<void> {
@@ -108,14 +114,14 @@ export class NatsCluster implements ClusterLink {
     void (async () => {
       for await (const status of nc.status()) {
         if (status.type === 'disconnect') {
-          this.actor.send({ type: 'nats.disconnected' })
+          this.tell({ type: 'nats.disconnected' })
         } else if (status.type === 'reconnect') {
-          this.actor.send({ type: 'nats.reconnected' })
+          this.tell({ type: 'nats.reconnected' })
           this.rejoined()
         }
       }
     })()
-    void nc.closed().then(() => this.actor.send({ type: 'nats.closed' }))
+    void nc.closed().then(() => this.tell({ type: 'nats.closed' }))
     await this.watch(this.nodeKv, (key, value) => {
       if (value === null) this.nodes.delete(key)
       else this.nodes.set(key, Number(value))
@@ -133,6 +139,11 @@ export class NatsCluster implements ClusterLink {
     void (async () => {
       for await (const entry of entries) apply(entry.key, entry.operation === 'PUT' ? entry.string() : null)
     })()
+  }
+
+  /** Tells the membership chart, unless it has ended (a closed connection ends it; a stop may follow). */
+  private tell(event: ClusterNodeEvent): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send(event)
   }
 
   /** NATS is unreachable (the client is reconnecting), or the node has left: cross-node sends fail at once. */
@@ -253,7 +264,7 @@ export class NatsCluster implements ClusterLink {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
-    this.actor.send({ type: 'cluster.leave' })
+    this.tell({ type: 'cluster.leave' })
     if (this.beat !== null) clearInterval(this.beat)
     for (const subscription of this.subscriptions) subscription.unsubscribe()
     const mine = [...this.sessions].filter(([, { node }]) => node === this.node).map(([sessionId]) => sessionId)
