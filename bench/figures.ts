@@ -14,7 +14,15 @@ export const FIGURES = [
   'broadcastMs',
   'stormP99',
   'stormIncomplete',
+  /** The generator's share of its core while the figure was measured (1 = a whole core): near 1, the figure measures the generator. */
+  'throughputGeneratorCpu',
+  'latencyGeneratorCpu',
+  'bulkGeneratorCpu',
 ] as const
+
+/** The TCP scenarios under load, each with its generator's CPU. */
+export const TCP_LOADS = ['throughput', 'latency', 'bulk'] as const
+export type TcpLoad = (typeof TCP_LOADS)[number]
 
 export type Figure = (typeof FIGURES)[number]
 export type Figures = Record<Figure, number>

@@ -243,7 +243,9 @@ export async function measureServer(
       // The window opens once the warm-up has run and the server holds nothing but this load: it
       // drops the idle sessions meanwhile.
       await onlyLoad(config.throughput.shape.connections, 'idle sessions')
-      figures.throughput = (await busy('throughput', () => gen.call('load-measure', { window: config.throughput.window }))).framesPerSec
+      const throughput = await busy('throughput', () => gen.call('load-measure', { window: config.throughput.window }))
+      figures.throughput = throughput.framesPerSec
+      figures.throughputGeneratorCpu = throughput.generatorCpu
     })
 
     await phase('login storm', async () => {
@@ -273,6 +275,7 @@ export async function measureServer(
       await gen.call('latency-start', { port, connections, payloadSize })
       await onlyLoad(connections, 'login storm')
       const latency = await busy('latency', () => gen.call('latency-measure', { window }))
+      figures.latencyGeneratorCpu = latency.generatorCpu
       figures.latencyP50 = latency.p50
       figures.latencyP99 = latency.p99
       figures.latencyP999 = latency.p999
@@ -282,7 +285,9 @@ export async function measureServer(
       await gen.call('load-start', { port, shape: config.bulk.shape })
       try {
         await onlyLoad(config.bulk.shape.connections, 'latency load')
-        figures.bulk = (await busy('bulk', () => gen.call('load-measure', { window: config.bulk.window }))).payloadBytesPerSec / 1e6
+        const bulk = await busy('bulk', () => gen.call('load-measure', { window: config.bulk.window }))
+        figures.bulk = bulk.payloadBytesPerSec / 1e6
+        figures.bulkGeneratorCpu = bulk.generatorCpu
       } finally {
         await gen.call('load-stop', {})
       }

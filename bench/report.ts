@@ -1,14 +1,17 @@
 import { type BenchConfig, GENERATOR_SATURATED, type WebSocketConfig } from './config.js'
-import type { Figure, Figures, RunResult, ServerKind, WsFigure, WsFigures, WsLoad, WsRunResult, WsServerKind } from './figures.js'
-import { FIGURES, WS_FIGURES, WS_LOADS, WS_SERVERS } from './figures.js'
+import type { Figure, Figures, RunResult, ServerKind, TcpLoad, WsFigure, WsFigures, WsLoad, WsRunResult, WsServerKind } from './figures.js'
+import { FIGURES, TCP_LOADS, WS_FIGURES, WS_LOADS, WS_SERVERS } from './figures.js'
 import { median } from './stats.js'
 
-export type Medians = Record<ServerKind, Figures>
+/** Each figure's median per server, and whether any run's generator was saturated, per load. */
+export type Medians = Record<ServerKind, Figures> & { generatorSaturated: Record<ServerKind, Record<TcpLoad, boolean>> }
 
 interface Row {
   figure: Figure
   label: string
   digits: number
+  /** The load whose generator CPU decides whether the figure measures the server. */
+  load?: TcpLoad
   /** Issue 3's goal for this figure, checked against the medians. */
   goal?: { text: string; of: 'ratio' | 'zerostate'; met(value: number): boolean }
 }
@@ -35,15 +38,17 @@ function rows(config: BenchConfig): (Row | DifferenceRow)[] {
       figure: 'throughput',
       label: `throughput, msg/s (${throughput.shape.connections} conn x ${throughput.shape.inFlight} in flight, ${throughput.shape.payloadSize} B)`,
       digits: 0,
+      load: 'throughput',
       goal: { text: 'ratio >= 0.7', of: 'ratio', met: (r) => r >= 0.7 },
     },
-    { figure: 'latencyP50', label: `latency p50, ms (${latency.connections} conn x 1 in flight)`, digits: 2 },
-    { figure: 'latencyP99', label: 'latency p99, ms', digits: 2, goal: { text: 'ratio <= 1.5', of: 'ratio', met: (r) => r <= 1.5 } },
-    { figure: 'latencyP999', label: 'latency p99.9, ms', digits: 2 },
+    { figure: 'latencyP50', label: `latency p50, ms (${latency.connections} conn x 1 in flight)`, digits: 2, load: 'latency' },
+    { figure: 'latencyP99', label: 'latency p99, ms', digits: 2, load: 'latency', goal: { text: 'ratio <= 1.5', of: 'ratio', met: (r) => r <= 1.5 } },
+    { figure: 'latencyP999', label: 'latency p99.9, ms', digits: 2, load: 'latency' },
     {
       figure: 'bulk',
       label: `bulk, MB/s echoed (${bulk.shape.connections} conn x ${bulk.shape.inFlight} x ${bulk.shape.payloadSize / 1024} KiB)`,
       digits: 1,
+      load: 'bulk',
       goal: { text: 'ratio >= 0.8', of: 'ratio', met: (r) => r >= 0.8 },
     },
     { figure: 'bytesPerIdleSession10k', label: `RSS per idle session @${idle}, bytes`, digits: 0, goal: { text: '<= 8192 B', of: 'zerostate', met: (z) => z <= 8192 } },
@@ -67,11 +72,12 @@ function rows(config: BenchConfig): (Row | DifferenceRow)[] {
 }
 
 export function medians(results: RunResult[]): Medians {
-  const of = (server: ServerKind): Figures => {
-    const runs = results.filter((result) => result.server === server)
-    return Object.fromEntries(FIGURES.map((figure) => [figure, median(runs.map((run) => run.figures[figure]))])) as Figures
-  }
-  return { zerostate: of('zerostate'), ceiling: of('ceiling') }
+  const runsOf = (server: ServerKind) => results.filter((result) => result.server === server)
+  const of = (server: ServerKind): Figures =>
+    Object.fromEntries(FIGURES.map((figure) => [figure, median(runsOf(server).map((run) => run.figures[figure]))])) as Figures
+  const saturated = (server: ServerKind): Record<TcpLoad, boolean> =>
+    Object.fromEntries(TCP_LOADS.map((load) => [load, runsOf(server).some((run) => run.figures[`${load}GeneratorCpu`] > GENERATOR_SATURATED)])) as Record<TcpLoad, boolean>
+  return { zerostate: of('zerostate'), ceiling: of('ceiling'), generatorSaturated: { zerostate: saturated('zerostate'), ceiling: saturated('ceiling') } }
 }
 
 function round(value: number, digits: number): number {
@@ -83,7 +89,11 @@ function show(value: number, digits: number): string {
   return digits === 0 ? Math.round(value).toLocaleString('en-US') : value.toFixed(digits)
 }
 
-/** The side-by-side table: scenario, zerostate, ceiling, ratio (zerostate / ceiling), goal. */
+/**
+ * The side-by-side table: scenario, zerostate, ceiling, ratio (zerostate / ceiling), goal. A
+ * figure whose generator used more than GENERATOR_SATURATED of its core in any run is marked
+ * `(gen!)`, and no ratio or ratio goal is quoted for its row.
+ */
 export function table(m: Medians, config: BenchConfig): string {
   const lines: string[][] = [['scenario', 'zerostate', 'ceiling', 'ratio', 'goal']]
   for (const row of rows(config)) {
@@ -96,19 +106,27 @@ export function table(m: Medians, config: BenchConfig): string {
     const z = m.zerostate[row.figure]
     const c = m.ceiling[row.figure]
     if (!Number.isFinite(z) && !Number.isFinite(c)) continue
+    const saturated = (server: ServerKind) => row.load !== undefined && m.generatorSaturated[server][row.load]
+    const mark = (server: ServerKind) => (saturated(server) ? SATURATED_MARK : '')
+    const invalid = saturated('zerostate') || saturated('ceiling')
     const ratio = z / c
     const judged = row.goal?.of === 'ratio' ? ratio : z
-    const goal = row.goal ? `${row.goal.text}: ${!Number.isFinite(judged) ? '?' : row.goal.met(judged) ? 'met' : 'MISSED'}` : ''
-    lines.push([row.label, show(z, row.digits), show(c, row.digits), show(ratio, 2), goal])
+    const verdict = invalid ? '? (generator saturated)' : !Number.isFinite(judged) ? '?' : row.goal?.met(judged) ? 'met' : 'MISSED'
+    const goal = row.goal ? `${row.goal.text}: ${verdict}` : ''
+    lines.push([row.label, `${show(z, row.digits)}${mark('zerostate')}`, `${show(c, row.digits)}${mark('ceiling')}`, invalid ? 'invalid' : show(ratio, 2), goal])
   }
   const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)))
-  return lines
-    .map((line, index) => {
+  const share = (value: number) => (Number.isFinite(value) ? `${Math.round(value * 100)}%` : '-')
+  const generators = TCP_LOADS.map((load) => `${load} ${share(m.zerostate[`${load}GeneratorCpu`])} / ${share(m.ceiling[`${load}GeneratorCpu`])}`)
+  return [
+    ...lines.map((line, index) => {
       const cells = line.map((cell, column) => (column === 0 || column === 4 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
       const text = cells.join('  ').trimEnd()
       return index === 0 ? `${text}\n${'-'.repeat(text.length)}` : text
-    })
-    .join('\n')
+    }),
+    `load generator CPU, share of its core (median), zerostate / ceiling: ${generators.join(', ')}`,
+    `(gen!): the generator used more than ${Math.round(GENERATOR_SATURATED * 100)}% of its core in at least one run: the figure measures the generator, so no ratio is quoted.`,
+  ].join('\n')
 }
 
 /** The one-line JSON of issue 3, exactly that shape; a figure that could not be measured is null. */
