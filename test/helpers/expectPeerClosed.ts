@@ -9,7 +9,7 @@ import { WEBSOCKET_CLOSE_CODES } from '../../src/transport/closeCodes.js'
 import type { Peer } from './peer.js'
 
 /** Reasons after which the server flushes and ends the TCP connection with a FIN (the others cut it). */
-const ORDERLY: ReadonlySet<CloseReason> = new Set([
+export const ORDERLY: ReadonlySet<CloseReason> = new Set([
   'handshake-timeout',
   'handshake-rejected',
   'frame-too-small',
@@ -17,6 +17,8 @@ const ORDERLY: ReadonlySet<CloseReason> = new Set([
   'bad-checksum',
   'kicked',
   'server-stopping',
+  'resume-refused',
+  'replay-unavailable',
 ])
 
 /** Waits for the peer's connection to close and checks it was closed as `reason` says. */

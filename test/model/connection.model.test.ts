@@ -14,6 +14,7 @@ import { createServer } from '../../src/server.js'
 import type { Session } from '../../src/session.js'
 import { WEBSOCKET_CLOSE_CODES } from '../../src/transport/closeCodes.js'
 import { isResumeControlId, RESUME_CONTROL_IDS, resumeFrame } from '../../src/resume/resumeControl.js'
+import { ORDERLY } from '../helpers/expectPeerClosed.js'
 import { badFrame, frame } from '../helpers/frames.js'
 import { type Peer, TRANSPORTS, type TransportKind } from '../helpers/peer.js'
 import { RawPeer } from '../helpers/rawPeer.js'
@@ -160,18 +161,6 @@ function verifyHook(_session: Session, message: Message): boolean | Promise<bool
   return new Promise<boolean>(() => {}) // hold: never settles
 }
 
-/** Close reasons after which the server ends a TCP connection with a FIN after flushing (not abrupt). */
-const GRACEFUL: ReadonlySet<CloseReason> = new Set([
-  'handshake-timeout',
-  'handshake-rejected',
-  'frame-too-small',
-  'frame-too-large',
-  'bad-checksum',
-  'kicked',
-  'server-stopping',
-  'resume-refused',
-  'replay-unavailable',
-])
 
 const { TOKEN, RESUMED, GOODBYE } = RESUME_CONTROL_IDS
 
@@ -389,7 +378,7 @@ async function replayReal(transport: TransportKind, config: Config, path: Path):
       if (closedDetached || steps.at(-1)!.event.type === 'peer.goodbye') {
         // Lost before the session ended, or said goodbye and was let go: nothing more to tell it.
       } else if (client instanceof RawPeer) {
-        if (GRACEFUL.has(reason)) expect(client.ending, `${reason}: the server ends with a FIN`).toBe('server-fin')
+        if (ORDERLY.has(reason)) expect(client.ending, `${reason}: the server ends with a FIN`).toBe('server-fin')
         if (byPeer) expect(client.ending).toBe('client')
       } else if (client instanceof RawWebSocketPeer) {
         // Every close the server decides is a close frame with the reason's code and name.
