@@ -58,22 +58,9 @@ describe('the browser client in headless Chromium', () => {
   let wsUrl = ''
 
   beforeAll(async () => {
-    const html = await readFile(PAGE)
-    const echo = await readFile(ECHO_PAGE)
-    http = createHttpServer((request, response) => {
-      const path = new URL(request.url ?? '/', 'http://localhost').pathname
-      if (path === '/' || path === '/index.html') {
-        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html)
-      } else if (path === '/echo.html') {
-        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(echo)
-      } else if (path === '/zerostate.js') {
-        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle)
-      } else {
-        response.writeHead(404).end()
-      }
-    })
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-    const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+    const pages = await servePages({ '/': await readFile(PAGE), '/index.html': await readFile(PAGE), '/echo.html': await readFile(ECHO_PAGE) })
+    http = pages.http
+    const origin = pages.origin
 
     // The game: every message is broadcast to every session, TCP and WebSocket alike. Heartbeats
     // come often, so the page (which sends none of its own) must answer them to stay.
@@ -93,13 +80,7 @@ describe('the browser client in headless Chromium', () => {
   })
 
   it('joins a game with a TCP client: each sees the other\'s broadcasts, the page in its DOM', async () => {
-    // Here rather than in beforeAll, so that a missing browser fails the tests instead of skipping them.
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true)
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Default temp profile: a fresh user-data dir per launch.
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launchChromium()
     page = await browser.newPage({ viewport: VIEWPORT })
 
     const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -154,15 +135,7 @@ describe('the browser client resumes in headless Chromium', () => {
   const sessions: Session[] = []
 
   beforeAll(async () => {
-    const html = await readFile(PAGE)
-    http = createHttpServer((request, response) => {
-      const path = new URL(request.url ?? '/', 'http://localhost').pathname
-      if (path === '/') response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html)
-      else if (path === '/zerostate.js') response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle)
-      else response.writeHead(404).end()
-    })
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
-    origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
+    ;({ http, origin } = await servePages({ '/': await readFile(PAGE) }))
     server = createServer({ resume: { grace: 30_000 } })
     server.onConnect((session) => void sessions.push(session))
     server.onMessage((_session, message) => void server.broadcast({ id: 2, data: Uint8Array.from(message.data) }))
@@ -178,8 +151,7 @@ describe('the browser client resumes in headless Chromium', () => {
   })
 
   it('a page whose WebSocket is cut reports dropped, comes back open in the same session, and misses nothing sent meanwhile', async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true)
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] })
+    browser = await launchChromium()
     const page = await browser.newPage({ viewport: VIEWPORT })
     await page.goto(`${origin}/?resume&ws=${encodeURIComponent(`ws://127.0.0.1:${proxy.port}/`)}`)
     await page.waitForSelector('#log li', { timeout: 10_000 })
@@ -201,6 +173,32 @@ describe('the browser client resumes in headless Chromium', () => {
     expect(server.connectionCount).toBe(1)
   })
 })
+
+/** Serves these pages (HTML) and the bundle at /zerostate.js on 127.0.0.1; anything else is a 404. */
+async function servePages(pages: Record<string, Buffer>): Promise<{ http: HttpServer; origin: string }> {
+  const http = createHttpServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname
+    const page = pages[path]
+    if (page !== undefined) response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page)
+    else if (path === '/zerostate.js') response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle)
+    else response.writeHead(404).end()
+  })
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+  return { http, origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}` }
+}
+
+/**
+ * Debian's Chromium, headless. Called from a test rather than beforeAll, so that a missing browser
+ * fails the tests instead of skipping them.
+ */
+async function launchChromium(): Promise<Browser> {
+  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true)
+  // Default temp profile: a fresh user-data dir per launch.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+}
 
 /**
  * Decodes a PNG far enough to know it is whole: the signature, the IHDR size, and IDAT data that
