@@ -4,7 +4,7 @@ import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws'
 import type { Arrivals, Listener, ListenerAddress } from './listener.js'
 import { serveStatic } from './staticFiles.js'
 import type { UpgradeRequest } from './transport.js'
-import { WebSocketTransport } from './webSocketTransport.js'
+import { ReasonedWebSocket, WebSocketTransport } from './webSocketTransport.js'
 
 /** Why an upgrade was refused; the HTTP response's body is the code. */
 export type UpgradeRefusal = 'not-found' | 'origin-not-allowed' | 'bad-upgrade' | 'handshake-timeout' | 'server-stopping'
@@ -62,7 +62,8 @@ export class WebSocketListener implements Listener {
     this.http.on('connection', this.connected)
     this.http.on('upgrade', this.upgrade)
     // closeTimeout is ws's (8.19+), not yet in @types/ws.
-    const settings: ServerOptions & { closeTimeout: number } = {
+    const settings: ServerOptions<typeof ReasonedWebSocket> & { closeTimeout: number } = {
+      WebSocket: ReasonedWebSocket,
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,

@@ -41,12 +41,15 @@ function onDrain(this: Socket): void {
 }
 
 /**
- * ws closes a connection whose peer broke the protocol by itself, with the status code and no
- * text; this gives such a close the reason's name as its text, as every close of ours has.
+ * The WebSocket class the listener has `ws` make its connections of. ws closes a connection whose
+ * peer broke the protocol by itself, with the status code and no text; this gives such a close the
+ * reason's name as its text, as every close of ours has. A subclass rather than a property set on
+ * each connection, which would give every one its own shape.
  */
-function closeWithReason(this: WebSocket, code?: number, data?: string | Buffer): void {
-  const text = data ?? (code === 1009 ? 'message-too-large' : code === undefined ? undefined : 'websocket-error')
-  WebSocket.prototype.close.call(this, code, text)
+export class ReasonedWebSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    super.close(code, data ?? (code === 1009 ? 'message-too-large' : code === undefined ? undefined : 'websocket-error'))
+  }
 }
 
 /**
@@ -73,7 +76,6 @@ export class WebSocketTransport implements Transport {
     this.remoteAddress = request.remoteAddress
     ;(ws as WebSocket & Owned)[kOwner] = this
     ;(socket as Socket & Owned)[kOwner] = this
-    ws.close = closeWithReason
     ws.on('message', onMessage)
     ws.on('error', onError)
     ws.on('close', onClose)
