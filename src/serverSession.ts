@@ -8,7 +8,7 @@ import { FrameDecoder } from './protocol/decoder.js'
 import { OutboundQueue } from './outboundQueue.js'
 import { encodeFrame, frameLength, HEARTBEAT_FRAME } from './protocol/encoder.js'
 import { HEARTBEAT_ID, isMessage, type Message } from './protocol/message.js'
-import { ReplayLog } from './resume/replayLog.js'
+import { byteLength, ReplayLog } from './resume/replayLog.js'
 import type { ResumeTokens } from './resume/resumeTokens.js'
 import { goodbyeFrame, isResumeControlId, parseResume, RESUME_CONTROL_IDS, resumedFrame, tokenFrame } from './resume/resumeControl.js'
 import type { Session, UserId } from './session.js'
@@ -97,7 +97,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   private pipe: Transport | null
   private decoder: FrameDecoder
   /** With `resume`: what was sent, to replay after a resume. */
-  private readonly log: ReplayLog | null
+  private readonly log: ReplayLog<Buffer> | null
   /** With `resume`: frames read from the client (heartbeats and resume frames aside). */
   private read = 0
   private detachedAt = 0
@@ -127,7 +127,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.remoteAddress = pipe.remoteAddress
     this.transport = pipe.kind
     this.request = pipe.request
-    this.log = options.resume === null ? null : new ReplayLog(options.resume.replayBytes)
+    this.log = options.resume === null ? null : new ReplayLog<Buffer>(options.resume.replayBytes, byteLength)
     this.announced = options.resume === null
     this.outboundLimit = options.maxBufferedBytes - (options.resume?.replayBytes ?? 0)
     this.openedAt = this.lastSeen = this.lastWrite = options.clock.now()
@@ -192,19 +192,17 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     const log = this.log
     if (log !== null) {
       // Heartbeats are for a peer that is there, and are never replayed.
-      if (frame === HEARTBEAT_FRAME) return this.pipe !== null && this.control(frame)
+      if (frame === HEARTBEAT_FRAME) return this.pipe !== null && this.unlogged(frame)
       if (!this.reserve(frame.length)) return false
       log.push(frame)
       if (this.pipe !== null) this.outbound.append(frame)
       return true
     }
-    if (!this.reserve(frame.length)) return false
-    this.outbound.append(frame)
-    return true
+    return this.unlogged(frame)
   }
 
-  /** Queues a frame that is neither counted nor logged: heartbeats and resume control frames. */
-  private control(frame: Buffer): boolean {
+  /** Queues a frame the replay log does not keep: every frame without resume; heartbeats and resume control frames with it. */
+  private unlogged(frame: Buffer): boolean {
     if (!this.reserve(frame.length)) return false
     this.outbound.append(frame)
     return true
@@ -231,11 +229,15 @@ export class ServerSession implements Session, TransportSink, Sweepable {
       this.actor.send(OVERFLOW)
       return false
     }
-    if (queued === 0) {
-      this.lastWrite = this.host.options.clock.now()
-      this.host.scheduleFlush(this)
-    }
+    this.scheduleWrite()
     return true
+  }
+
+  /** The first bytes of a tick schedule the flush that writes them all. */
+  private scheduleWrite(): void {
+    if (this.outbound.bytes !== 0) return
+    this.lastWrite = this.host.options.clock.now()
+    this.host.scheduleFlush(this)
   }
 
   /** Writes everything queued in one write: one syscall per session per tick, not per frame. */
@@ -316,7 +318,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   /** The `activate` action: the handshake is done, so frames held back during it go to the game. */
   activate(): void {
-    if (this.log !== null) this.control(encodeMessage(tokenFrame(this.host.tokens.issue(this))))
+    if (this.log !== null) this.unlogged(encodeMessage(tokenFrame(this.host.tokens.issue(this))))
     this.resume(PAUSED_VERIFY)
     const held = this.held
     this.held = null
@@ -424,10 +426,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   private appendUnchecked(frame: Buffer): void {
-    if (this.outbound.bytes === 0) {
-      this.lastWrite = this.host.options.clock.now()
-      this.host.scheduleFlush(this)
-    }
+    this.scheduleWrite()
     this.outbound.append(frame)
   }
 

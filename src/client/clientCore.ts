@@ -3,6 +3,7 @@ import { FrameDecoder } from '../protocol/decoder.js'
 import { frameBytes, HEARTBEAT_BYTES } from '../protocol/frameWriter.js'
 import { HEARTBEAT_ID, isMessage, type Message } from '../protocol/message.js'
 import { goodbyeFrame, goodbyeReason, isResumeControlId, parseResumed, RESUME_CONTROL_IDS, resumeFrame, TOKEN_RECEIVED } from '../resume/resumeControl.js'
+import { oneFrame, ReplayLog } from '../resume/replayLog.js'
 import { closeReasonOf } from '../transport/closeCodes.js'
 import type { ClientPipe, Dial, PipeEvents } from './clientPipe.js'
 import type { ClientResumeOptions, ClientSettings } from './clientSettings.js'
@@ -323,31 +324,23 @@ class Resume {
   loss: ClientCloseReason = 'reset'
   /** Failed reconnections since the connection was lost. */
   attempts = 0
-  /** Frames sent since the session opened. */
-  private count = 0
-  private readonly log: Uint8Array[] = []
-  private head = 0
+  /** The last `maxQueued` frames sent, numbered as the server counts them. */
+  private readonly log: ReplayLog<Uint8Array>
 
-  constructor(readonly options: Required<ClientResumeOptions>) {}
+  constructor(readonly options: Required<ClientResumeOptions>) {
+    this.log = new ReplayLog(options.maxQueued, oneFrame)
+  }
 
   /** Keeps a sent frame for resending; false when dropped with the log full (it would push out an unsent frame). */
   sent(frame: Uint8Array, open: boolean): boolean {
-    if (!open && this.log.length - this.head >= this.options.maxQueued) return false
+    if (!open && this.log.length >= this.options.maxQueued) return false
     this.log.push(frame)
-    this.count++
-    if (this.log.length - this.head > this.options.maxQueued) this.head++
-    if (this.head > 64 && this.head * 2 > this.log.length) {
-      this.log.splice(0, this.head)
-      this.head = 0
-    }
     return true
   }
 
   /** The frames after the first `read` (modulo 2^32), or null if some are no longer kept. */
   since(read: number): Uint8Array[] | null {
-    const missed = ((this.count >>> 0) - (read >>> 0)) >>> 0
-    if (missed > this.log.length - this.head) return null
-    return this.log.slice(this.log.length - missed)
+    return this.log.since(read)
   }
 
   /** The next reconnection's delay: exponential from `minDelay` up to `maxDelay`, jittered to half or more. */

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { KV } from '@nats-io/kv'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
 import { type Actor, createActor } from 'xstate'
@@ -65,9 +64,10 @@ export class NatsCluster implements ClusterLink {
     this.actor.start()
   }
 
-  static async join(options: ClusterOptions, host: ClusterHost, inspect?: Inspect): Promise<NatsCluster> {
+  /** Joins as `options.node`, which the server has decided (src/server.ts). */
+  static async join(options: ClusterOptions & { node: string }, host: ClusterHost, inspect?: Inspect): Promise<NatsCluster> {
+    const { node } = options
     const name = options.name ?? 'zerostate'
-    const node = options.node ?? randomBytes(4).toString('hex')
     const heartbeat = options.heartbeat ?? 1_000
     const [{ connect }, { Kvm }] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/kv')])
     let nc: NatsConnection
