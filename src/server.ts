@@ -285,8 +285,6 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
     return this.cluster?.state ?? null
   }
 
-
-
   // --- ClusterHost: what other nodes send this node's sessions ------------------------------
 
   deliver(sessionId: string, frame: Buffer): boolean {
@@ -346,8 +344,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   }
 
   released(session: ServerSession): void {
-    this.waitingForGame.delete(session)
-    this.supervisor.send({ type: 'session.closed', session })
+    this.forget(session)
     if (session.announced) this.game.disconnect(session, session.closeError!)
   }
 
@@ -373,6 +370,11 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   }
 
   handedOver(session: ServerSession): void {
+    this.forget(session)
+  }
+
+  /** The session leaves the registry (through the supervisor) and the wait for the game. */
+  private forget(session: ServerSession): void {
     this.waitingForGame.delete(session)
     this.supervisor.send({ type: 'session.closed', session })
   }
