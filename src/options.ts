@@ -228,7 +228,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
 }
 
 /** Node and cluster names become NATS subject tokens and KV keys. */
-const CLUSTER_NAME = /^[A-Za-z0-9_-]+$/
+export const CLUSTER_NAME = /^[A-Za-z0-9_-]+$/
 
 function resolveCluster(cluster: ServerOptions['cluster']): ClusterOptions | null {
   if (cluster === undefined) return null

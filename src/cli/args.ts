@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { OptionError } from '../errors.js'
 import { DEFAULT_WEBSOCKET_PORT } from '../listenOptions.js'
-import { DEFAULTS, describeRange, PORT_RANGE, INTEGER_OPTIONS, type IntegerOption, type IntegerRange, inRange, resolveOptions, type ServerOptions } from '../options.js'
+import { CLUSTER_NAME, DEFAULTS, describeRange, PORT_RANGE, INTEGER_OPTIONS, type IntegerOption, type IntegerRange, inRange, resolveOptions, type ServerOptions } from '../options.js'
 
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_PORT = 18787
@@ -204,7 +204,8 @@ function clusterSettings(values: ServeValues): ServeSettings['cluster'] {
     return null
   }
   if (!/^(nats|tls|wss?):\/\/./.test(nats)) throw new OptionError(`Expected \`--cluster\` to be a NATS URL such as nats://127.0.0.1:4222, got \`${nats}\``, '--cluster')
-  if (node !== undefined && !/^[A-Za-z0-9_-]+$/.test(node)) throw new OptionError(`Expected \`--node\` to be letters, digits, - and _, got \`${node}\``, '--node')
+  if (node !== undefined && !CLUSTER_NAME.test(node)) throw new OptionError(`Expected \`--node\` to be letters, digits, - and _, got \`${node}\``, '--node')
+  // Decided here rather than by the server, so that the --inspect-file records can carry it.
   return { nats, node: node ?? randomBytes(4).toString('hex') }
 }
 
