@@ -5,6 +5,7 @@ import { type ClusterNodeEvent, type ClusterNodeMachine, type ClusterNodeState, 
 import { ListenError } from '../errors.js'
 import type { Inspect } from '../options.js'
 import type { ClusterHost, ClusterLink, ClusterOptions, ClusterSession } from './clusterLink.js'
+import { NodeOutbox, readRecords, RECORD, type RecordKind } from './nodeOutbox.js'
 
 /** What the sessions bucket holds for a session. */
 interface DirectoryEntry {
@@ -24,11 +25,11 @@ function parseEntry(value: string): DirectoryEntry | null {
 
 /** A node is dead once it has not said it is alive for this many heartbeats. */
 const DEAD_AFTER_BEATS = 3
-const SESSION_ID_BYTES = 36
 
 /**
  * One node of a cluster on NATS. Subjects, under `zerostate.<name>`:
- * - `unicast.<node>`: a frame for one session of that node (the session id, 36 ASCII bytes, then the frame);
+ * - `node.<node>`: what other nodes send that node, batched (src/cluster/nodeOutbox.ts): frames
+ *   for its sessions, and the rooms' records;
  * - `broadcast.<node>`: a frame for every session of every node but the sending one, which served its own.
  * Two JetStream KV buckets make the directory: `<name>-nodes` (node → the time it last said it is
  * alive, every `heartbeat` ms) and `<name>-sessions` (session id → `{ node, user }`, the user id
@@ -43,6 +44,12 @@ export class NatsCluster implements ClusterLink {
   /** User id → its sessions' ids, from the directory. */
   private readonly users = new Map<string, Set<string>>()
   private readonly subscriptions: Subscription[] = []
+  private readonly outbox: NodeOutbox
+  /** Nodes known to be alive at the last heartbeat, to tell when one dies. */
+  private wasLive = new Set<string>()
+  /** The rooms' part of the cluster (src/cluster/clusterRooms.ts) hears room records and node deaths here. */
+  onRecord: ((from: string, kind: RecordKind, head: string, body: Buffer) => void) | null = null
+  onNodeLost: ((node: string) => void) | null = null
   private beat: NodeJS.Timeout | null = null
   private closing = false
   /** `cluster:<node>` in the inspector: clustered, partitioned (NATS unreachable), leaving, left. */
@@ -59,7 +66,10 @@ export class NatsCluster implements ClusterLink {
     private readonly sessionKv: KV,
     private readonly host: ClusterHost,
     inspect: Inspect | undefined,
+    /** Opens (or makes) a bucket of the cluster's own: the rooms' directory and snapshots. */
+    readonly bucket: (suffix: string) => Promise<KV>,
   ) {
+    this.outbox = new NodeOutbox(node, (target, data) => nc.publish(`${prefix}.node.${target}`, data))
     this.actor = createActor(clusterNodeMachine, { id: `cluster:${node}`, inspect })
     this.actor.start()
   }
@@ -82,7 +92,8 @@ export class NatsCluster implements ClusterLink {
         kvm.create(`${name}-nodes`, { history: 1, ttl: heartbeat * DEAD_AFTER_BEATS * 10 }),
         kvm.create(`${name}-sessions`, { history: 1 }),
       ])
-      const cluster = new NatsCluster(node, `zerostate.${name}`, heartbeat, nc, nodeKv, sessionKv, host, inspect)
+      const bucket = (suffix: string) => kvm.create(`${name}-${suffix}`, { history: 1 })
+      const cluster = new NatsCluster(node, `zerostate.${name}`, heartbeat, nc, nodeKv, sessionKv, host, inspect, bucket)
       await cluster.start()
       return cluster
     } catch (error) {
@@ -95,13 +106,9 @@ export class NatsCluster implements ClusterLink {
   private async start(): Promise<void> {
     const { nc, prefix } = this
     this.subscriptions.push(
-      nc.subscribe(`${prefix}.unicast.${this.node}`, {
+      nc.subscribe(`${prefix}.node.${this.node}`, {
         callback: (error, message) => {
-          if (error !== null || message.data.length <= SESSION_ID_BYTES) return
-          const data = message.data
-          const sessionId = Buffer.from(data.buffer, data.byteOffset, SESSION_ID_BYTES).toString('latin1')
-          // Copied: the session keeps the frame until it is written.
-          this.host.deliver(sessionId, Buffer.from(data.subarray(SESSION_ID_BYTES)))
+          if (error === null) readRecords(message.data, this.received)
         },
       }),
       nc.subscribe(`${prefix}.broadcast.*`, {
@@ -133,8 +140,14 @@ export class NatsCluster implements ClusterLink {
     await nc.flush()
   }
 
+  private readonly received = (from: string, kind: RecordKind, head: string, body: Buffer): void => {
+    // Copied: the session keeps the frame until it is written, and the batch's buffer is NATS's.
+    if (kind === RECORD.UNICAST) this.host.deliver(head, Buffer.from(body))
+    else this.onRecord?.(from, kind, head, body)
+  }
+
   /** Follows a bucket into memory: every key's value now, then each change (null for a delete). */
-  private async watch(kv: KV, apply: (key: string, value: string | null) => void): Promise<void> {
+  async watch(kv: KV, apply: (key: string, value: string | null) => void): Promise<void> {
     const entries = await kv.watch()
     void (async () => {
       for await (const entry of entries) apply(entry.key, entry.operation === 'PUT' ? entry.string() : null)
@@ -162,7 +175,7 @@ export class NatsCluster implements ClusterLink {
     this.reapDead()
   }
 
-  private live(node: string): boolean {
+  live(node: string): boolean {
     if (node === this.node) return !this.closing
     const beat = this.nodes.get(node)
     return beat !== undefined && Date.now() - beat < this.heartbeat * DEAD_AFTER_BEATS
@@ -178,10 +191,23 @@ export class NatsCluster implements ClusterLink {
     for (const sessionId of this.host.localSessions()) this.write(sessionId, this.sessions.get(sessionId)?.user)
   }
 
-  /** The live node with the smallest id deletes the dead nodes' entries. */
+  /** Every live node, this one included, by id. */
+  liveNodes(): string[] {
+    const live = [...this.nodes.keys()].filter((node) => this.live(node))
+    if (!live.includes(this.node) && !this.closing) live.push(this.node)
+    return live.sort()
+  }
+
+  /**
+   * Tells `onNodeLost` of each node that was alive at the last heartbeat and is not now; then the
+   * live node with the smallest id deletes the dead nodes' entries.
+   */
   private reapDead(): void {
     if (Date.now() < this.reapAfter) return
-    const live = [...this.nodes.keys()].filter((node) => this.live(node)).sort()
+    const live = this.liveNodes()
+    const now = new Set(live)
+    for (const node of this.wasLive) if (!now.has(node)) this.onNodeLost?.(node)
+    this.wasLive = now
     if (live[0] !== this.node) return
     for (const [sessionId, { node }] of this.sessions) if (!this.live(node)) void this.sessionKv.delete(sessionId).catch(() => {})
     for (const node of this.nodes.keys()) if (!this.live(node)) void this.nodeKv.delete(node).catch(() => {})
@@ -207,11 +233,21 @@ export class NatsCluster implements ClusterLink {
 
   unicast(sessionId: string, frame: Buffer): boolean {
     const node = this.locate(sessionId)
-    if (node === undefined || node === this.node || this.down) return false
-    const payload = Buffer.allocUnsafe(SESSION_ID_BYTES + frame.length)
-    payload.write(sessionId, 0, SESSION_ID_BYTES, 'latin1')
-    frame.copy(payload, SESSION_ID_BYTES)
-    this.nc.publish(`${this.prefix}.unicast.${node}`, payload)
+    if (node === undefined || node === this.node) return false
+    return this.unicastTo(node, sessionId, frame)
+  }
+
+  /** A frame for a session of that node, whatever the directory says yet (a room knows its players' nodes). */
+  unicastTo(node: string, sessionId: string, frame: Uint8Array): boolean {
+    if (this.down || !this.live(node)) return false
+    this.outbox.add(node, RECORD.UNICAST, sessionId, frame)
+    return true
+  }
+
+  /** Queues a record for another live node; records to one node go in one message per event-loop turn, in order. */
+  post(node: string, kind: RecordKind, head: string, body: Uint8Array): boolean {
+    if (this.down || !this.live(node) || node === this.node) return false
+    this.outbox.add(node, kind, head, body)
     return true
   }
 
@@ -266,6 +302,7 @@ export class NatsCluster implements ClusterLink {
     this.closing = true
     this.tell({ type: 'cluster.leave' })
     if (this.beat !== null) clearInterval(this.beat)
+    this.outbox.flush()
     for (const subscription of this.subscriptions) subscription.unsubscribe()
     const mine = [...this.sessions].filter(([, { node }]) => node === this.node).map(([sessionId]) => sessionId)
     await Promise.allSettled([...mine.map((sessionId) => this.sessionKv.delete(sessionId)), this.nodeKv.delete(this.node)])

@@ -1,0 +1,111 @@
+/**
+ * What one node sends another, batched: every record posted to a node in one event-loop turn
+ * travels in one NATS message, in the order posted, so many frames going the same way cost one
+ * publish (and the receiver one callback), and a room's sends and its replies to a node keep their
+ * order. A batch is the sender's id (a length byte, then ASCII) and then records:
+ * kind (1 byte), head length (2 bytes) and head (UTF-8), body length (4 bytes) and body.
+ */
+export const RECORD = Object.freeze({
+  /** A frame for one session: head, the session id; body, the encoded frame. */
+  UNICAST: 1,
+  /** A player's frame for the room that owns it: head, `<session id> <room id>`; body, the frame's id (4 bytes) and data. */
+  PLAYER: 2,
+  /** The rooms' requests, replies and notices: head empty, body a JSON object. */
+  CONTROL: 3,
+})
+
+export type RecordKind = (typeof RECORD)[keyof typeof RECORD]
+
+/** A batch is sent early once it holds this much, well under NATS's default 1 MiB payload limit. */
+const FLUSH_AT = 256 * 1024
+const FIRST_SIZE = 16 * 1024
+
+interface Batch {
+  buffer: Buffer
+  length: number
+}
+
+export class NodeOutbox {
+  private readonly batches = new Map<string, Batch>()
+  private scheduled = false
+
+  constructor(
+    private readonly from: string,
+    private readonly publish: (node: string, data: Uint8Array) => void,
+  ) {}
+
+  add(node: string, kind: RecordKind, head: string, body: Uint8Array): void {
+    const headBytes = Buffer.byteLength(head)
+    if (headBytes > 0xffff) throw new RangeError(`a record's head is ${headBytes} bytes, more than 65,535`)
+    const size = 7 + headBytes + body.length
+    let batch = this.batches.get(node)
+    if (batch !== undefined && batch.length + size > FLUSH_AT) {
+      this.send(node, batch)
+      batch = undefined
+    }
+    if (batch === undefined) {
+      batch = this.start(Math.max(FIRST_SIZE, size + 1 + this.from.length))
+      this.batches.set(node, batch)
+    } else if (batch.length + size > batch.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(batch.buffer.length * 2, batch.length + size))
+      batch.buffer.copy(grown, 0, 0, batch.length)
+      batch.buffer = grown
+    }
+    const { buffer } = batch
+    let at = batch.length
+    buffer[at++] = kind
+    buffer.writeUInt16BE(headBytes, at)
+    at += 2
+    at += buffer.write(head, at)
+    buffer.writeUInt32BE(body.length, at)
+    at += 4
+    buffer.set(body, at)
+    batch.length = at + body.length
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.flush)
+    }
+  }
+
+  /** Sends every batch now (the node is leaving: what it posted still goes). */
+  readonly flush = (): void => {
+    this.scheduled = false
+    for (const [node, batch] of this.batches) this.send(node, batch)
+  }
+
+  private start(capacity: number): Batch {
+    const buffer = Buffer.allocUnsafe(capacity)
+    buffer[0] = this.from.length
+    buffer.write(this.from, 1, 'latin1')
+    return { buffer, length: 1 + this.from.length }
+  }
+
+  /** The batch's buffer goes to NATS, which may hold it until its own flush: a new batch gets a new one. */
+  private send(node: string, batch: Batch): void {
+    this.batches.delete(node)
+    this.publish(node, batch.buffer.subarray(0, batch.length))
+  }
+}
+
+/**
+ * Calls `record` for each record of a batch, in order; stops at the first malformed one (a batch
+ * comes from a node of the same cluster, so a malformed one is a bug, not an attack, but it must
+ * not throw in NATS's callback).
+ */
+export function readRecords(data: Uint8Array, record: (from: string, kind: RecordKind, head: string, body: Buffer) => void): void {
+  const batch = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (batch.length < 1) return
+  const fromEnd = 1 + batch[0]!
+  if (fromEnd > batch.length) return
+  const from = batch.toString('latin1', 1, fromEnd)
+  let at = fromEnd
+  while (at + 7 <= batch.length) {
+    const kind = batch[at]!
+    const headEnd = at + 3 + batch.readUInt16BE(at + 1)
+    if (headEnd + 4 > batch.length) return
+    const bodyEnd = headEnd + 4 + batch.readUInt32BE(headEnd)
+    if (bodyEnd > batch.length || (kind !== RECORD.UNICAST && kind !== RECORD.PLAYER && kind !== RECORD.CONTROL)) return
+    record(from, kind, batch.toString('utf8', at + 3, headEnd), batch.subarray(headEnd + 4, bodyEnd))
+    at = bodyEnd
+  }
+}
