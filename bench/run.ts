@@ -12,6 +12,7 @@ import { type RunResult, type ServerKind, WS_SERVERS, type WsRunResult, type WsS
 import { Generators } from './generators.js'
 import { measureServer, type Prelude, prelude, type ServerProcess, spawnServer } from './measure-server.js'
 import { measureWebSocketServer } from './measure-websocket.js'
+import { clusterTable, runClusterBench } from './cluster.js'
 import { roomsTable, runRoomsBench } from './rooms.js'
 import { medians, summaryJson, table, wsMedians, wsSummaryJson, wsTable } from './report.js'
 
@@ -22,13 +23,13 @@ interface Args {
   quick: boolean
   smoke: boolean
   json: boolean
-  /** One TCP server, the TCP scenarios alone (`tcp`), the WebSocket ones (`websocket`) or the rooms' (`rooms`). */
-  only: ServerKind | 'tcp' | 'websocket' | 'rooms' | null
+  /** One TCP server, the TCP scenarios alone (`tcp`), the WebSocket ones (`websocket`), the rooms' (`rooms`) or the cluster's (`cluster`). */
+  only: ServerKind | 'tcp' | 'websocket' | 'rooms' | 'cluster' | null
   runs: number | null
   profile: boolean
 }
 
-const USAGE = 'usage: tsx bench/run.ts [--quick | --smoke] [--json] [--only=zerostate|ceiling|tcp|websocket|rooms] [--runs=N] [--cpu-prof]'
+const USAGE = 'usage: tsx bench/run.ts [--quick | --smoke] [--json] [--only=zerostate|ceiling|tcp|websocket|rooms|cluster] [--runs=N] [--cpu-prof]'
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { quick: false, smoke: false, json: false, only: null, runs: null, profile: false }
@@ -38,7 +39,7 @@ function parseArgs(argv: string[]): Args {
     if (arg === '--quick') args.quick = true
     else if (arg === '--smoke') args.smoke = true
     else if (arg === '--json') args.json = true
-    else if (['--only=zerostate', '--only=ceiling', '--only=tcp', '--only=websocket', '--only=rooms'].includes(arg)) args.only = arg.slice('--only='.length) as Args['only']
+    else if (['--only=zerostate', '--only=ceiling', '--only=tcp', '--only=websocket', '--only=rooms', '--only=cluster'].includes(arg)) args.only = arg.slice('--only='.length) as Args['only']
     else if (arg === '--cpu-prof') args.profile = true
     else if (/^--runs=[1-9]$/.test(arg)) args.runs = Number(arg.slice('--runs='.length))
     else {
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
 
   // The TCP section's servers (none with --only=websocket), then the WebSocket section's (only with
   // no --only, or --only=websocket).
-  let servers: ServerKind[] = args.only === 'websocket' || args.only === 'rooms' ? [] : args.only === 'zerostate' || args.only === 'ceiling' ? [args.only] : ['zerostate', 'ceiling']
+  let servers: ServerKind[] = args.only === 'websocket' || args.only === 'rooms' || args.only === 'cluster' ? [] : args.only === 'zerostate' || args.only === 'ceiling' ? [args.only] : ['zerostate', 'ceiling']
   let wsServers: WsServerKind[] = args.only === null || args.only === 'websocket' ? [...WS_SERVERS] : []
   const problems: string[] = []
   if ((servers.includes('zerostate') || wsServers.includes('zerostate')) && !existsSync(path.join(REPO_ROOT, 'src', 'index.ts'))) {
@@ -90,7 +91,7 @@ async function main(): Promise<number> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const header = [
     `zerostate bench, ${config.mode} run: ${config.runs} run${config.runs === 1 ? '' : 's'} per server, medians; Node ${process.version}, ${cpu}, ${os.platform()}`,
-    `scenarios: ${[servers.length > 0 ? `TCP (${servers.join(', ')})` : null, wsServers.length > 0 ? `WebSocket (${wsServers.join(', ')})` : null].filter((part) => part !== null).join(', then ')}`,
+    `scenarios: ${[servers.length > 0 ? `TCP (${servers.join(', ')})` : null, wsServers.length > 0 ? `WebSocket (${wsServers.join(', ')})` : null, args.only === null || args.only === 'rooms' ? 'rooms' : null, args.only === null || args.only === 'cluster' ? 'cluster' : null].filter((part) => part !== null).join(', then ')}`,
     `cores: ${placement.description}`,
     ...(config.mode === 'full' && !fiftyK
       ? [`50,000 idle sessions: skipped, the open-file hard limit is ${fdLimit} (< ${FIFTY_K_FDS}) and one process holds every session`]
@@ -150,6 +151,9 @@ async function main(): Promise<number> {
   }
   // Rooms against the same game on plain handlers: their own server children and players.
   const rooms = args.only === null || args.only === 'rooms' ? await runRoomsBench(config.mode, placement) : null
+  // Nodes of a cluster on NATS against the same work on one node (skipped, and said so, without NATS).
+  const cluster = args.only === null || args.only === 'cluster' ? await runClusterBench(config.mode, placement, log) : null
+  for (const problem of cluster?.problems ?? []) problems.push(problem)
   for (const result of results) for (const problem of result.problems) problems.push(`${result.server} run ${result.run}: ${problem}`)
   for (const result of wsResults) for (const problem of result.problems) problems.push(`websocket ${result.server} run ${result.run}: ${problem}`)
 
@@ -159,13 +163,14 @@ async function main(): Promise<number> {
   // A smoke run (one per `npm test`) overwrites the last one's file instead of adding one more.
   const stamp = config.mode === 'smoke' ? 'latest' : new Date().toISOString().replace(/[:.]/g, '-')
   const file = path.join(REPO_ROOT, 'bench', 'results', `${config.mode}-${stamp}.json`)
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), header, config, results, medians: m, webSocket: { results: wsResults, medians: wsM }, rooms, problems }, null, 2))
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), header, config, results, medians: m, webSocket: { results: wsResults, medians: wsM }, rooms, cluster, problems }, null, 2))
 
   header.push(loadNote('after'))
   const out: string[] = ['', ...header, '']
   if (servers.length > 0) out.push(table(m, config), '')
   if (wsServers.length > 0) out.push(wsTable(wsM, config.webSocket), '')
   if (rooms !== null) out.push(roomsTable(rooms), '')
+  if (cluster !== null) out.push(clusterTable(cluster), '')
   if (problems.length > 0) out.push('problems:', ...problems.map((problem) => `  - ${problem}`), '')
   out.push(`took ${((performance.now() - started) / 1000).toFixed(0)} s; every run's figures: ${path.relative(REPO_ROOT, file)}`)
   process.stdout.write(`${out.join('\n')}\n`)

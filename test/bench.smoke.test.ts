@@ -2,13 +2,15 @@
  * `npm run bench`, small: the bench's smoke run (`bench/run.ts --smoke --json`) end to end, so a
  * change that breaks the harness fails `npm test` instead of the next long run. Both TCP servers,
  * the three WebSocket ones (zerostate, the ws ceiling, Colyseus) and both generators run in child
- * processes through every scenario; the orchestrator takes medians, prints both tables, the
- * WebSocket JSON line and issue 3's JSON line. At that size, and on a machine busy with other tests,
- * the figures mean nothing: what is checked is that the harness works (exit 0, no problems, the
- * JSON line's shape and arithmetic, one heartbeat round per idle session on both servers) and
- * leaves no process behind. No figure is held to a time.
+ * processes through every scenario, then the rooms and cluster groups (the latter on NATS); the
+ * orchestrator takes medians, prints the tables, the WebSocket JSON line and issue 3's JSON line.
+ * At that size, and on a machine busy with other tests, the figures mean nothing: what is checked
+ * is that the harness works (exit 0, no problems, the JSON line's shape and arithmetic, one
+ * heartbeat round per idle session on both servers) and leaves no process behind. No figure is
+ * held to a time.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { connect as connectSocket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, it } from 'vitest'
 import { benchConfig, REPORT_HEARTBEAT_PER_MS } from '../bench/config.js'
@@ -52,6 +54,21 @@ interface Finished {
 }
 
 let bench: ChildProcess | null = null
+
+/** The NATS the cluster section needs (CI starts one): without it the section is skipped, and says so. */
+function natsReachable(): Promise<boolean> {
+  const url = new URL(process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+  return new Promise((resolve) => {
+    const socket = connectSocket({ host: url.hostname, port: Number(url.port || 4222) })
+    socket.setTimeout(2_000, () => socket.destroy())
+    socket.on('error', () => {}) // then 'close'
+    socket.once('close', () => resolve(false))
+    socket.once('connect', () => {
+      resolve(true)
+      socket.destroy()
+    })
+  })
+}
 
 /** Kills the bench's whole process group (orchestrator, servers, generators); false if none was left. */
 function killGroup(pid: number): boolean {
@@ -131,6 +148,16 @@ it.runIf(process.platform === 'linux')(
     const roomsSection = run.stdout.slice(run.stdout.indexOf('rooms: medians of'))
     expect(roomsSection.match(/^\S.* (rooms|plain) +\d+\.\d/gm), roomsSection).toHaveLength(4)
     expect(roomsSection.match(/rooms \/ plain CPU \d+\.\d\d/g)).toHaveLength(2)
+    // The cluster section (bench/cluster.ts): with NATS, its eight rows each with a figure and five
+    // CPU cells, and its three goals' verdicts; without NATS, one line saying it was skipped and why.
+    if (await natsReachable()) {
+      const clusterSection = run.stdout.slice(run.stdout.indexOf('cluster (issue 16)'))
+      expect(run.stdout, output).toContain('cluster (issue 16), smoke run')
+      expect(clusterSection.match(/^(unicast|broadcast|local echo).* (ms|msg\/s)( \(gen!\))?( +(\d+%|-)){5}/gm), clusterSection).toHaveLength(8)
+      expect(clusterSection.match(/goal .* (met|MISSED|\?)$/gm), clusterSection).toHaveLength(3)
+    } else {
+      expect(run.stdout, output).toMatch(/^cluster: skipped: NATS at \S+ is not reachable/m)
+    }
 
     const lines = run.stdout.trimEnd().split('\n')
     const summary = JSON.parse(lines.at(-1)!) as Summary
