@@ -32,6 +32,7 @@ const RELIABILITY = [
   'test/inspect.test.ts',
   'test/server.churn.test.ts',
   'test/server.load.test.ts',
+  'test/cluster.rooms.test.ts',
 ]
 
 export default defineConfig({

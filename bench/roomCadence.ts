@@ -20,7 +20,7 @@ const machines = {
   }),
 }
 
-const host = { clock: systemClock, inspect: undefined, disposed() {}, unseated() {}, report(error: unknown) { throw error } }
+const host = { clock: systemClock, inspect: undefined, node: 'local', changed() {}, disposed() {}, unseated() {}, report(error: unknown) { throw error } }
 let sink = 0
 const member = (id: string): RoomMember => ({ id, userId: undefined, closeReason: null, send: () => true, queue: (frame) => ((sink += frame.length), true) })
 

@@ -25,6 +25,8 @@ export type LeaveReason =
   | 'room-closed'
   /** The room's machine threw, and the room was stopped. */
   | 'room-failed'
+  /** In a cluster: the node that held the player's session (or, for a restored room, the room) died. */
+  | 'node-lost'
   /** The player's session closed, for this reason. */
   | CloseReason
 

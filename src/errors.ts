@@ -9,7 +9,7 @@ export const USAGE_ERROR_CODES = ['invalid-option', 'handler-error', 'handler-ti
 export type UsageErrorCode = (typeof USAGE_ERROR_CODES)[number]
 
 /** Why matching refused a join, or why a room stopped. */
-export const ROOM_ERROR_CODES = ['unknown-room-type', 'room-not-found', 'room-full', 'room-exists', 'session-closed', 'room-failed'] as const
+export const ROOM_ERROR_CODES = ['unknown-room-type', 'room-not-found', 'room-full', 'room-exists', 'session-closed', 'room-failed', 'room-unreachable', 'snapshot-too-large'] as const
 
 export type RoomErrorCode = (typeof ROOM_ERROR_CODES)[number]
 

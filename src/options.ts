@@ -163,6 +163,7 @@ export const INTEGER_OPTIONS = Object.freeze({
   'resume.grace': { min: 1, max: Number.MAX_SAFE_INTEGER },
   'resume.replayBytes': { min: 1, max: Number.MAX_SAFE_INTEGER },
   'cluster.heartbeat': { min: 1, max: Number.MAX_SAFE_INTEGER },
+  'cluster.snapshotInterval': { min: 1, max: Number.MAX_SAFE_INTEGER },
 } satisfies Record<string, IntegerRange>)
 
 export type IntegerOption = keyof typeof INTEGER_OPTIONS
@@ -243,6 +244,7 @@ function resolveCluster(cluster: ServerOptions['cluster']): ClusterOptions | nul
     }
   }
   if (cluster.heartbeat !== undefined) integerOption('cluster.heartbeat', cluster.heartbeat)
+  if (cluster.snapshotInterval !== undefined) integerOption('cluster.snapshotInterval', cluster.snapshotInterval)
   return { ...cluster, nats: servers }
 }
 

@@ -16,9 +16,9 @@ import type { Arrivals, Listener } from './transport/listener.js'
 import { TcpListener } from './transport/tcpListener.js'
 import type { Transport, TransportSink } from './transport/transport.js'
 import { WebSocketListener } from './transport/webSocketListener.js'
-import { type RoomDefinition, RoomRegistry, type Rooms } from './rooms/roomRegistry.js'
+import { type RoomCluster, type RoomDefinition, RoomRegistry, type Rooms } from './rooms/roomRegistry.js'
 import { ResumeTokens } from './resume/resumeTokens.js'
-import type { ClusterHost, ClusterLink } from './cluster/clusterLink.js'
+import type { ClusterHost, ClusterLink, ClusterOptions } from './cluster/clusterLink.js'
 import type { ClusterNodeState } from '../machines/clusterNode.js'
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
@@ -94,6 +94,8 @@ export function createServer(options?: ServerOptions): Server {
 
 /** How long a WebSocket close handshake may take before the connection is cut. */
 const CLOSE_TIMEOUT_MS = 2_000
+/** A room whose snapshot is larger is not saved into the cluster (JetStream's default limit on a message is 1 MiB). */
+const MAX_SNAPSHOT_BYTES = 256 * 1024
 
 /** Both machines name a server stop the same way, so one event object serves both. */
 const STOP = { type: 'server.stop' } as const
@@ -112,6 +114,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   private listeners: Listener[] = []
   private roomRegistry: RoomRegistry | null = null
   private cluster: ClusterLink | null = null
+  private clusterRooms: RoomCluster & { close(): void } | null = null
   /** Decided on creation (random unless the cluster option names it), so that it is known before listen() joins. */
   readonly node: string
   private dirty: ServerSession[] = []
@@ -210,10 +213,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
           )
     this.listeners = [tcp, webSocket].filter((listener) => listener !== null)
     const clusterOptions = this.options.cluster
-    const joining =
-      clusterOptions === null
-        ? null
-        : import('./cluster/natsCluster.js').then(({ NatsCluster }) => NatsCluster.join({ ...clusterOptions, node: this.node }, this, this.options.inspect))
+    const joining = clusterOptions === null ? null : this.joinCluster(clusterOptions)
     // Once joined, a cluster is left if anything else fails.
     void joining?.then((cluster) => (this.cluster = cluster)).catch(() => {})
     const listening = Promise.all([tcp?.listen() ?? null, webSocket?.listen() ?? null, joining]).then(
@@ -243,6 +243,33 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
       () => {},
     )
     return listening
+  }
+
+  /** Joins the cluster, and makes this node's rooms the cluster's (src/cluster/clusterRooms.ts). */
+  private async joinCluster(options: ClusterOptions): Promise<ClusterLink> {
+    const [{ NatsCluster }, { ClusterRooms }] = await Promise.all([import('./cluster/natsCluster.js'), import('./cluster/clusterRooms.js')])
+    const cluster = await NatsCluster.join({ ...options, node: this.node }, this, this.options.inspect)
+    try {
+      const rooms = await ClusterRooms.start(
+        cluster,
+        {
+          registry: () => this.rooms,
+          member: (sessionId) => {
+            const session = this.registry.get(sessionId)
+            return session?.closeReason === null ? session : undefined
+          },
+          schedule: (task) => this.game.task(task),
+          report: (error) => this.game.report(error, undefined),
+        },
+        { snapshotInterval: options.snapshotInterval ?? 100, maxSnapshotBytes: MAX_SNAPSHOT_BYTES },
+      )
+      this.clusterRooms = rooms
+      if (this.roomRegistry !== null) this.roomRegistry.cluster = rooms
+    } catch (error) {
+      await cluster.close()
+      throw error
+    }
+    return cluster
   }
 
   unicast(sessionId: string, message: Message): boolean {
@@ -318,7 +345,9 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
       },
       schedule: (task) => this.game.task(task),
       report: (error) => this.game.report(error, undefined),
+      node: this.node,
     })
+    this.roomRegistry.cluster = this.clusterRooms
     return this.roomRegistry
   }
 
@@ -326,6 +355,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
     this.stopping ??= new Promise<void>((resolve) => {
       const finish = () => {
         this.roomRegistry?.stop()
+        this.clusterRooms?.close()
         this.sweep.stop()
         void this.listenersClosed.then(() => this.cluster?.close()).then(resolve)
       }

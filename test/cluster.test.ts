@@ -11,44 +11,25 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { type AddressInfo, connect as connectSocket, createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Kvm } from '@nats-io/kv'
-import { connect as connectNats } from '@nats-io/transport-node'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { type Client, connect } from '../src/client.js'
 import { createServer, openFileInspector, type Server, type ServerOptions } from '../src/index.js'
 import type { Message } from '../src/protocol/message.js'
 import { spawnCli } from '../stress/child.js'
+import { ClusterNodes, NATS } from './helpers/clusterNodes.js'
 import { waitFor } from './helpers/wait.js'
 
-const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
-const servers: Server[] = []
+const clusters = new ClusterNodes()
 const clients: Client[] = []
-/** The clusters' names, whose KV buckets are destroyed at the end. */
-const names: string[] = []
 
-afterAll(async () => {
-  const nc = await connectNats({ servers: NATS })
-  const kvm = new Kvm(nc)
-  for (const name of names) for (const bucket of [`${name}-nodes`, `${name}-sessions`]) await (await kvm.open(bucket)).destroy().catch(() => {})
-  await nc.close()
-})
+afterAll(() => clusters.destroy())
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.reset()
-  await Promise.all(servers.splice(0).map((server) => server.stop()))
+  await clusters.stop()
 })
 
-async function cluster(count: number, options: Partial<ServerOptions['cluster']> = {}): Promise<{ nodes: Server[]; ports: number[] }> {
-  const name = `test-${randomBytes(4).toString('hex')}`
-  names.push(name)
-  const nodes = Array.from({ length: count }, (_, i) =>
-    createServer({ cluster: { nats: NATS, name, node: String.fromCharCode(97 + i), heartbeat: 200, ...options } }),
-  )
-  servers.push(...nodes)
-  const ports: number[] = []
-  for (const node of nodes) ports.push((await node.listen({ port: 0 })).port)
-  return { nodes, ports }
-}
+const cluster = (count: number, options: Partial<ServerOptions['cluster']> = {}) => clusters.start(count, options)
 
 async function player(port: number, got: Message[] = []): Promise<{ client: Client; got: Message[] }> {
   const client = await connect({ port, heartbeatInterval: 0 })
@@ -221,7 +202,7 @@ describe('a cluster on NATS', () => {
   it('a node process killed with SIGKILL: its sessions leave every other node\'s directory within three heartbeats', async () => {
     const { nodes } = await cluster(1)
     const [a] = nodes as [Server]
-    const name = names.at(-1)!
+    const name = clusters.names.at(-1)!
     const child = spawnCli([], undefined, [], { script: 'examples/cluster/node.ts', env: { NATS_URL: NATS, CLUSTER_NAME: name, NODE: 'doomed' }, stream: 'stdout' })
     try {
       const [, port] = await child.waitForLine(/^node doomed on (\d+)$/, 20_000)
@@ -253,7 +234,7 @@ describe('a cluster on NATS', () => {
           },
         })
       const [a, b] = [node('a'), node('b')]
-      servers.push(a, b)
+      clusters.servers.push(a, b)
       a.onMessage((session, message) => void session.send(message))
       const portA = (await a.listen({ port: 0 })).port
       const portB = (await b.listen({ port: 0 })).port
@@ -279,7 +260,7 @@ describe('a cluster on NATS', () => {
       expect(atB.got.map((m) => Buffer.from(m.data).toString())).not.toContain('lost')
       expect(log.filter((line) => line.startsWith('a '))).toEqual(['a clustered', 'a partitioned', 'a clustered'])
     } finally {
-      await Promise.all(servers.splice(0).map((server) => server.stop()))
+      await clusters.stop()
       await nats.stop()
     }
   }, 30_000)
@@ -299,7 +280,7 @@ describe('a cluster on NATS', () => {
     const nats = await PrivateNats.start({ jetStream: false })
     try {
       const server = createServer({ cluster: { nats: nats.url, name: 'no-jetstream' } })
-      servers.push(server)
+      clusters.servers.push(server)
       const error = await server.listen({ port: 0 }).catch((rejection: unknown) => rejection)
       expect(error).toMatchObject({ code: 'not-listening' })
       expect((error as Error).message).toMatch(/^cannot join the cluster on NATS at nats:\/\/127\.0\.0\.1:\d+: /)
@@ -312,7 +293,7 @@ describe('a cluster on NATS', () => {
   it('listen() rejects with a ListenError, binding nothing, when NATS cannot be reached', async () => {
     const server = createServer({ cluster: { nats: 'nats://127.0.0.1:1', name: 'unreachable' } })
     // Nothing was created on any NATS: there is nothing to destroy.
-    servers.push(server)
+    clusters.servers.push(server)
     await expect(server.listen({ port: 0 })).rejects.toMatchObject({ code: 'not-listening' })
   })
 })
@@ -323,11 +304,11 @@ describe('a cluster in the timeline', () => {
     try {
       const ids = ['a', 'b']
       const files = ids.map((id) => join(dir, `${id}.jsonl`))
-      const name = `test-${randomBytes(4).toString('hex')}`
-      names.push(name)
+      const name = `test-${randomBytes(4).toString("hex")}`
+      clusters.names.push(name)
       const inspectors = await Promise.all(files.map((file, i) => openFileInspector(file, { node: ids[i] })))
       const nodes = ids.map((node, i) => createServer({ cluster: { nats: NATS, name, node }, inspect: inspectors[i]!.inspect }))
-      servers.push(...nodes)
+      clusters.servers.push(...nodes)
       const ports = []
       for (const node of nodes) ports.push((await node.listen({ port: 0 })).port)
       for (const port of ports) {
@@ -335,7 +316,7 @@ describe('a cluster in the timeline', () => {
         await waitFor(() => nodes.some((node) => node.connectionCount === 1))
         await client.close()
       }
-      await Promise.all(servers.splice(0).map((server) => server.stop()))
+      await clusters.stop()
       await Promise.all(inspectors.map((inspector) => inspector.close()))
       const timeline = spawnCli(['timeline', ...files], undefined, [], { stream: 'stdout' })
       await new Promise((resolve) => timeline.child.once('exit', resolve))

@@ -51,4 +51,9 @@ export interface ClusterOptions {
   name?: string
   /** How often a node says it is alive; a node silent for three of these is dead, and its sessions leave the directory. @default 1_000 */
   heartbeat?: number
+  /**
+   * A room that changed is snapshotted into the cluster at most this often (ms), so that a node
+   * that restores it after its owner died loses at most this much of its play. @default 100
+   */
+  snapshotInterval?: number
 }

@@ -50,6 +50,8 @@ export class NatsCluster implements ClusterLink {
   /** The rooms' part of the cluster (src/cluster/clusterRooms.ts) hears room records and node deaths here. */
   onRecord: ((from: string, kind: RecordKind, head: string, body: Buffer) => void) | null = null
   onNodeLost: ((node: string) => void) | null = null
+  /** After each of this node's heartbeats. */
+  onBeat: (() => void) | null = null
   private beat: NodeJS.Timeout | null = null
   private closing = false
   /** `cluster:<node>` in the inspector: clustered, partitioned (NATS unreachable), leaving, left. */
@@ -173,6 +175,7 @@ export class NatsCluster implements ClusterLink {
     if (this.closing || this.down) return
     await this.nodeKv.put(this.node, String(Date.now()))
     this.reapDead()
+    this.onBeat?.()
   }
 
   live(node: string): boolean {

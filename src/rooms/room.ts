@@ -14,6 +14,8 @@ export interface RoomMember {
   readonly id: string
   readonly userId: UserId | undefined
   readonly closeReason: CloseReason | null
+  /** In a cluster, the node that holds a player of another node's (src/cluster/remoteMember.ts); absent for this node's sessions. */
+  readonly node?: string
   send(message: Message): boolean
   /** Queues an encoded frame: a broadcast shares one buffer among every player. */
   queue(frame: Buffer): boolean
@@ -43,6 +45,18 @@ export interface RoomInfo {
   /** Full, or locked by the room. */
   readonly locked: boolean
   readonly metadata: Readonly<Record<string, unknown>>
+  /** The node that owns the room: the server's `node` (`'local'` outside a cluster). */
+  readonly node: string
+}
+
+/** A seat as a cluster's snapshot of the room keeps it, to seat the player again elsewhere. */
+export interface SeatRecord {
+  readonly player: PlayerId
+  readonly userId: UserId | undefined
+  /** The node that holds the player's session. */
+  readonly node: string
+  readonly control: boolean
+  readonly dropped: boolean
 }
 
 /** A room saved with `rooms.snapshot(id)`, to be restored with `rooms.restore(...)`. */
@@ -61,10 +75,13 @@ export interface PersistedRoom {
 export interface RoomHost {
   readonly clock: Clock
   readonly inspect: Inspect | undefined
+  readonly node: string
+  /** Its seats, lock or metadata changed: what matching sees of it. */
+  changed(room: Room): void
   /** The room is gone: forget it and its memberships. */
   disposed(room: Room): void
   /** A player's seat is gone (kicked, left, room closed): forget the membership. */
-  unseated(room: Room, player: PlayerId): void
+  unseated(room: Room, player: PlayerId, member: RoomMember): void
   report(error: RoomError): void
 }
 
@@ -132,6 +149,11 @@ export class Room {
     return this.seats.has(player)
   }
 
+  /** The seated player's session, or (in a cluster) its stand-in for another node's. */
+  member(player: PlayerId): RoomMember | undefined {
+    return this.seats.get(player)?.member
+  }
+
   info(): RoomInfo {
     return {
       id: this.id,
@@ -141,7 +163,17 @@ export class Room {
       state: this.actor.getSnapshot().value,
       locked: !this.open,
       metadata: this.metadata,
+      node: this.host.node,
     }
+  }
+
+  /** Its seats, as a cluster's snapshot keeps them. */
+  seatRecords(): SeatRecord[] {
+    const records: SeatRecord[] = []
+    for (const [player, { member, actor, control }] of this.seats) {
+      records.push({ player, userId: member.userId, node: member.node ?? this.host.node, control, dropped: actor.getSnapshot().value === 'dropped' })
+    }
+    return records
   }
 
   matches(filter: ((metadata: Readonly<Record<string, unknown>>) => boolean) | undefined): boolean {
@@ -166,6 +198,21 @@ export class Room {
     this.deliver({ type: 'player.joined', player: member.id, userId: member.userId, options })
     // The room may have kicked the player, or ended, while hearing the join.
     if (this.seats.get(member.id) === seat) actor.send({ type: 'seat.take' })
+    this.host.changed(this)
+  }
+
+  /** A player back in its seat in a restored room, which knows the player from its snapshot: no `player.joined`. */
+  reseat(member: RoomMember, control: boolean, dropped: boolean): void {
+    const actor = createActor(seatMachine, { id: `seat:${this.id}:${member.id}`, input: { player: member.id, roomId: this.id }, inspect: this.host.inspect })
+    actor.start()
+    actor.send({ type: 'seat.take' })
+    if (dropped) actor.send({ type: 'seat.drop' })
+    this.seats.set(member.id, { member, actor, control })
+  }
+
+  /** A player of the restored room's snapshot who has no seat to come back to (its node is gone): the room hears it left. */
+  forget(player: PlayerId, reason: LeaveReason): void {
+    if (!this.closed && !this.seats.has(player)) this.deliver({ type: 'player.left', player, reason })
   }
 
   /** A frame from a player: the room hears it only while the player's seat is taken. */
@@ -201,10 +248,11 @@ export class Room {
     this.seats.delete(player)
     seat.actor.send({ type: 'seat.leave', reason })
     seat.actor.stop()
-    this.host.unseated(this, player)
+    this.host.unseated(this, player, seat.member)
     if (seat.control && seat.member.closeReason === null) seat.member.send(controlFrame(ROOM_CONTROL_IDS.LEFT, { roomId: this.id, reason }))
     if (!this.closed) this.deliver({ type: 'player.left', player, reason })
     if (this.seats.size === 0 && !this.type.keepWhenEmpty) this.dispose()
+    else if (!this.closed) this.host.changed(this)
     return true
   }
 
@@ -274,12 +322,15 @@ export class Room {
         return
       case 'lock':
         this.lockedByRoom = true
+        this.host.changed(this)
         return
       case 'unlock':
         this.lockedByRoom = false
+        this.host.changed(this)
         return
       case 'metadata':
         this.metadata = event.metadata
+        this.host.changed(this)
         return
     }
   }

@@ -106,6 +106,7 @@ class Tester<TMachine extends AnyStateMachine> implements RoomTester<TMachine>, 
   readonly roomId: string
   readonly clock: SimulatedClock
   readonly inspect: RoomHost['inspect']
+  readonly node = 'local'
   readonly emitted: RoomEmitted[] = []
   readonly errors: RoomError[] = []
   ended = false
@@ -196,6 +197,8 @@ class Tester<TMachine extends AnyStateMachine> implements RoomTester<TMachine>, 
   }
 
   unseated(): void {}
+
+  changed(): void {}
 
   report(error: RoomError): void {
     this.errors.push(error)

@@ -1,0 +1,226 @@
+/**
+ * Rooms across the nodes of a cluster, on the real nats-server: a room lives on one node and its
+ * players on any; their frames reach it in order and its sends reach them; cluster-wide matching
+ * never overfills a room, even with 1,000 joins at once over three nodes, and places new rooms on
+ * the least loaded node; a room's owner killed with SIGKILL mid-game is restored on a surviving
+ * node from its last snapshot, losing at most what it heard in the last snapshot interval.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { BUMP, TALLY, tallyOf, tallyRoom } from '../examples/cluster/tallyRoom.js'
+import { type Client, connect } from '../src/client.js'
+import type { Server } from '../src/index.js'
+import type { Message } from '../src/protocol/message.js'
+import { ROOM_CONTROL_IDS } from '../src/rooms/roomControl.js'
+import { spawnCli } from '../stress/child.js'
+import { ClusterNodes, NATS } from './helpers/clusterNodes.js'
+import { waitFor } from './helpers/wait.js'
+
+const clusters = new ClusterNodes()
+const clients: Client[] = []
+
+afterAll(() => clusters.destroy())
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.reset()
+  await clusters.stop()
+})
+
+const json = (body: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(body))
+const parse = (message: Message): Record<string, unknown> => JSON.parse(new TextDecoder().decode(message.data)) as Record<string, unknown>
+const withTally = (maxPlayers: number) => (server: Server) => server.room('tally', { machine: tallyRoom, maxPlayers })
+
+/** The ids of the node's sessions, in the order they connected. */
+function sessionsOf(server: Server): string[] {
+  const ids: string[] = []
+  server.onConnect((session) => void ids.push(session.id))
+  return ids
+}
+
+/** A client that keeps what it gets: JOINED's room id, the tallies, the control frames. */
+interface Player {
+  client: Client
+  roomId: Promise<string>
+  tallies: number[]
+  control: Record<string, unknown>[]
+}
+
+async function player(port: number): Promise<Player> {
+  const client = await connect({ port, heartbeatInterval: 0 })
+  clients.push(client)
+  const tallies: number[] = []
+  const control: Record<string, unknown>[] = []
+  let joined: (roomId: string) => void = () => {}
+  const roomId = new Promise<string>((resolve) => (joined = resolve))
+  client.onMessage((message) => {
+    if (message.id === TALLY) tallies.push(tallyOf(message.data))
+    else if (message.id < 0) {
+      const body = parse(message)
+      control.push({ id: message.id, ...body })
+      if (message.id === ROOM_CONTROL_IDS.JOINED) joined(String(body.roomId))
+    }
+  })
+  return { client, roomId, tallies, control }
+}
+
+function join(p: Player, body: Record<string, unknown> = { name: 'tally' }): Promise<string> {
+  p.client.send({ id: ROOM_CONTROL_IDS.JOIN, data: json(body) })
+  return p.roomId
+}
+
+const bump = (p: Player) => p.client.send({ id: BUMP, data: new Uint8Array(0) })
+
+describe('rooms across a cluster', () => {
+  it('a room on one node, players on others: their frames reach it in order, its broadcasts reach them all', async () => {
+    const { nodes, ports } = await clusters.start(3, {}, withTally(3))
+    const [a, b, c] = nodes as [Server, Server, Server]
+    const onC = sessionsOf(c)
+    const first = await player(ports[0]!)
+    const roomId = await join(first)
+    expect(a.rooms.list().map((room) => room.id)).toEqual([roomId])
+    await waitFor(() => b.rooms.directory('tally').length === 1 && c.rooms.directory('tally').length === 1)
+    const second = await player(ports[1]!)
+    const third = await player(ports[2]!)
+    expect(await join(second)).toBe(roomId)
+    expect(await join(third)).toBe(roomId)
+    expect(a.rooms.get(roomId)).toMatchObject({ node: 'a' })
+    expect(a.rooms.get(roomId)!.players).toHaveLength(3)
+    expect(b.rooms.list()).toEqual([])
+    await waitFor(() => b.rooms.directory()[0]?.players.length === 3)
+    expect(b.rooms.directory()[0]).toMatchObject({ id: roomId, node: 'a', maxPlayers: 3, locked: true })
+
+    // 300 bumps from each of the two remote players, interleaved: every player sees 600 tallies, 1..600, in order.
+    for (let i = 0; i < 300; i++) {
+      bump(second)
+      bump(third)
+    }
+    const all = Array.from({ length: 600 }, (_, i) => i + 1)
+    for (const p of [first, second, third]) await waitFor(() => p.tallies.length >= 600, { timeout: 10_000 })
+    for (const p of [first, second, third]) expect(p.tallies).toEqual(all)
+
+    // A full room is refused to a fourth player, wherever it asks; the room says nothing to it.
+    const fourth = await player(ports[1]!)
+    const otherRoom = await join(fourth)
+    expect(otherRoom).not.toBe(roomId)
+
+    // Leaving through the control protocol: the owner says LEFT, the room hears it, the directory shows it.
+    second.client.send({ id: ROOM_CONTROL_IDS.LEAVE, data: json({ roomId }) })
+    await waitFor(() => second.control.some((body) => body.id === ROOM_CONTROL_IDS.LEFT))
+    expect(second.control.find((body) => body.id === ROOM_CONTROL_IDS.LEFT)).toMatchObject({ roomId, reason: 'left' })
+    await waitFor(() => a.rooms.get(roomId)?.players.length === 2)
+    expect(c.rooms.of(c.session(onC[0]!)!).map((room) => room.id)).toEqual([roomId])
+
+    // A remote player's disconnect reaches the room as its close reason.
+    third.client.reset()
+    await waitFor(() => a.rooms.get(roomId)?.players.length === 1)
+    bump(first)
+    await waitFor(() => first.tallies.length === 601)
+  })
+
+  it('matchmake() and joinById() from a handler seat a session in another node\'s room; a bad id is refused', async () => {
+    const { nodes, ports } = await clusters.start(2, {}, withTally(4))
+    const [a, b] = nodes as [Server, Server]
+    const opener = await player(ports[0]!)
+    const roomId = await join(opener)
+    await waitFor(() => b.rooms.directory().length === 1)
+    const seated: string[] = []
+    const refused: string[] = []
+    b.onMessage(async (session, message) => {
+      if (message.id === 7) seated.push((await b.rooms.matchmake(session, 'tally')).id)
+      if (message.id === 8) seated.push((await b.rooms.joinById(session, roomId)).id)
+      if (message.id === 9) await b.rooms.joinById(session, 'no-such-room').catch((error: { code: string }) => refused.push(error.code))
+    })
+    const viaMatch = await player(ports[1]!)
+    viaMatch.client.send({ id: 7, data: new Uint8Array(0) })
+    const viaId = await player(ports[1]!)
+    viaId.client.send({ id: 8, data: new Uint8Array(0) })
+    // Its own client: a seated player's frames go to its room, not to onMessage.
+    const lost = await player(ports[1]!)
+    lost.client.send({ id: 9, data: new Uint8Array(0) })
+    await waitFor(() => seated.length === 2 && refused.length === 1)
+    expect(seated).toEqual([roomId, roomId])
+    expect(refused).toEqual(['room-not-found'])
+    expect(a.rooms.get(roomId)!.players).toHaveLength(3)
+    bump(viaId)
+    for (const p of [opener, viaMatch, viaId]) await waitFor(() => p.tallies.includes(1))
+  })
+
+  it('1,000 joins at once over three nodes: every player seated, no room over its 10 seats, rooms on every node', async () => {
+    const { nodes, ports } = await clusters.start(3, {}, withTally(10))
+    const players = await Promise.all(Array.from({ length: 1_000 }, (_, i) => player(ports[i % 3]!)))
+    const rooms = await Promise.all(players.map((p) => join(p)))
+    const seats = new Map<string, number>()
+    for (const roomId of rooms) seats.set(roomId, (seats.get(roomId) ?? 0) + 1)
+    expect(Math.max(...seats.values())).toBeLessThanOrEqual(10)
+    const owned = nodes.flatMap((node) => node.rooms.list())
+    expect(owned.reduce((sum, room) => sum + room.players.length, 0)).toBe(1_000)
+    for (const room of owned) expect(room.players.length).toBeLessThanOrEqual(10)
+    expect(new Set(owned.map((room) => room.node)).size, 'rooms placed on every node').toBe(3)
+    // Packing: concurrent matching opens more rooms than 100, but not wildly more.
+    expect(owned.length).toBeLessThan(250)
+    expect(players.every((p) => p.control.every((body) => body.id !== ROOM_CONTROL_IDS.REFUSED))).toBe(true)
+  }, 60_000)
+
+  it('the owner killed with SIGKILL mid-game: a surviving node restores the room from its snapshot, its players play on, and at most the last snapshot interval is lost', async () => {
+    const SNAPSHOT_INTERVAL = 100
+    const { nodes, ports, name } = await clusters.start(2, { snapshotInterval: SNAPSHOT_INTERVAL }, withTally(4))
+    const [b, c] = nodes as [Server, Server]
+    const idsOnB = sessionsOf(b)
+    const idsOnC = sessionsOf(c)
+    const owner = spawnCli([], undefined, [], {
+      script: 'examples/cluster/roomNode.ts',
+      env: { NATS_URL: NATS, CLUSTER_NAME: name, NODE: 'doomed', MAX_PLAYERS: '4', SNAPSHOT_INTERVAL: String(SNAPSHOT_INTERVAL) },
+      stream: 'stdout',
+    })
+    try {
+      const [, port] = await owner.waitForLine(/^node doomed on (\d+)$/, 20_000)
+      const host = await player(Number(port))
+      const roomId = await join(host)
+      await waitFor(() => b.rooms.directory().length === 1 && c.rooms.directory().length === 1)
+      expect(b.rooms.get(roomId)?.node, 'placed on the node of the player who opened it, the least loaded with the others').toBe('doomed')
+      const onB = await player(ports[0]!)
+      const onC = await player(ports[1]!)
+      expect(await join(onB)).toBe(roomId)
+      expect(await join(onC)).toBe(roomId)
+
+      // Play: both bump on a steady beat; each tally they see is a step the owner took.
+      const seen: { tally: number; at: number }[] = []
+      const watcher = setInterval(() => {
+        const tally = onB.tallies.at(-1)
+        if (tally !== undefined && tally !== seen.at(-1)?.tally) seen.push({ tally, at: Date.now() })
+      }, 1)
+      const beat = setInterval(() => {
+        bump(onB)
+        bump(onC)
+      }, 5)
+      await waitFor(() => (onB.tallies.at(-1) ?? 0) >= 200, { timeout: 10_000 })
+      owner.child.kill('SIGKILL')
+      const killedAt = Date.now()
+      clearInterval(beat)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      clearInterval(watcher)
+      const lastBeforeKill = onB.tallies.at(-1)!
+
+      // Restored on b or c within the dead-node bound (three 200 ms heartbeats, a beat, a margin).
+      await waitFor(() => b.rooms.get(roomId)?.node !== 'doomed' && b.rooms.get(roomId) !== undefined && [b, c].some((node) => node.rooms.list().length === 1), { timeout: 5_000 })
+      const restoredOn = [b, c].find((node) => node.rooms.list().length === 1)!
+      const restored = restoredOn.rooms.get(roomId)!
+      expect(Date.now() - killedAt).toBeLessThan(200 * 4 + 1_000)
+      // The host's session died with its node: the room let it go, with node-lost.
+      expect([...restored.players].sort()).toEqual([idsOnB[0], idsOnC[0]].sort())
+
+      // Play on: the next tally both see follows the restored one.
+      const before = onB.tallies.length
+      bump(onC)
+      await waitFor(() => onB.tallies.length > before && onC.tallies.at(-1) === onB.tallies.at(-1))
+      const resumedAt = onB.tallies.at(-1)! - 1
+      // Lost at most what the room heard in the last snapshot interval before it died (and the
+      // time the snapshot took to write): the restored tally is one the room had reached by then.
+      const bound = seen.filter(({ at }) => at <= killedAt - SNAPSHOT_INTERVAL - 100).at(-1)?.tally ?? 0
+      expect(resumedAt).toBeGreaterThanOrEqual(bound)
+      expect(resumedAt).toBeLessThanOrEqual(lastBeforeKill)
+    } finally {
+      owner.child.kill('SIGKILL')
+    }
+  }, 30_000)
+})
+
