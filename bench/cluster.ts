@@ -33,6 +33,8 @@ const BROADCAST_SIZE = 64
 const OPEN_CONCURRENCY = 256
 /** A node below this share of a core is quiet: only its heartbeat and the harness's calls. */
 const QUIET = 0.05
+/** Other processes took this much of the cores during a window: its row is marked disturbed. */
+const DISTURBED = 0.2
 /** Each round's cluster name is new, so no round (nor another engineer's run) sees another's directory. */
 let clusters = 0
 
@@ -55,6 +57,12 @@ export interface ClusterCpu {
   solo: number
   nats: number | null
   gen: number
+  /**
+   * Cores' worth of CPU that processes outside the bench took meanwhile (the machine's busy time
+   * from /proc/stat less every process above): other work on a shared machine, which the figure
+   * then also measured. Null on a window too short for /proc's 10 ms ticks, or without /proc.
+   */
+  other: number | null
 }
 
 export interface ClusterFigure {
@@ -153,6 +161,16 @@ function processCpuMs(pid: number | null): number | null {
   }
 }
 
+/** The machine's busy CPU time, all cores: user, nice, system, irq, softirq and steal ticks of /proc/stat. */
+function machineBusyMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+    return [0, 1, 2, 5, 6, 7].reduce((sum, index) => sum + (fields[index] ?? 0), 0) * CLOCK_TICK_MS
+  } catch {
+    return null
+  }
+}
+
 function ownCpuMs(): number {
   const usage = process.cpuUsage()
   return (usage.user + usage.system) / 1000
@@ -179,6 +197,8 @@ interface CpuSample {
   solo: number
   nats: number | null
   gen: number
+  /** Busy CPU time of the whole machine (/proc/stat), in ms. */
+  machine: number | null
 }
 
 class Round {
@@ -191,15 +211,18 @@ class Round {
 
   async sample(): Promise<CpuSample> {
     const [a, b, solo] = await Promise.all([this.nodes.a, this.nodes.b, this.nodes.solo].map((node) => node.rpc.call('cpu', undefined)))
-    return { at: performance.now(), a: a!.cpuMs, b: b!.cpuMs, solo: solo!.cpuMs, nats: processCpuMs(this.natsPid), gen: ownCpuMs() }
+    return { at: performance.now(), a: a!.cpuMs, b: b!.cpuMs, solo: solo!.cpuMs, nats: processCpuMs(this.natsPid), gen: ownCpuMs(), machine: machineBusyMs() }
   }
 
   static shares(before: CpuSample, after: CpuSample): ClusterCpu {
     const elapsed = after.at - before.at
     const share = (key: 'a' | 'b' | 'solo' | 'gen') => (after[key] - before[key]) / elapsed
     // /proc counts in clock ticks (10 ms): over a shorter window than this the share says nothing.
-    const nats = before.nats === null || after.nats === null || elapsed < 1_000 ? null : (after.nats - before.nats) / elapsed
-    return { a: share('a'), b: share('b'), solo: share('solo'), nats, gen: share('gen') }
+    const long = elapsed >= 1_000
+    const nats = before.nats === null || after.nats === null || !long ? null : (after.nats - before.nats) / elapsed
+    const ours = share('a') + share('b') + share('solo') + share('gen') + (nats ?? 0)
+    const other = before.machine === null || after.machine === null || !long ? null : Math.max(0, (after.machine - before.machine) / elapsed - ours)
+    return { a: share('a'), b: share('b'), solo: share('solo'), nats, gen: share('gen'), other }
   }
 
   /**
@@ -390,6 +413,7 @@ function medianFigure(figures: ClusterFigure[]): ClusterFigure | undefined {
       solo: pick((figure) => figure.cpu.solo)!,
       nats: pick((figure) => figure.cpu.nats),
       gen: pick((figure) => figure.cpu.gen)!,
+      other: pick((figure) => figure.cpu.other),
     },
   }
 }
@@ -481,9 +505,10 @@ export function clusterTable(report: ClusterReport): string {
       `closed loop ${sizes.throughput.pairs} pairs x ${sizes.throughput.inFlight} in flight x 64 B (${sizes.throughput.windowMs} ms); ` +
       `broadcast 64 B, median of ${sizes.broadcast.repeats}; echo ${sizes.echo.shape.connections} connections x ${sizes.echo.shape.inFlight} in flight x ${sizes.echo.shape.payloadSize} B (${sizes.echo.windowMs} ms)`,
     'CPU: share of a core over the window (broadcast: from just before the call to the last receipt); solo = the standalone node; gen = the load generator (this process); ' +
+      `other = processes outside the bench (${DISTURBED * 100}% or more: disturbed, repeat the run); ` +
       `gen! = generator above ${GENERATOR_SATURATED * 100}%: the figure measured it, and its goals read ?`,
     '',
-    `${'scenario'.padEnd(40)}${'figure'.padStart(26)}${'a'.padStart(7)}${'b'.padStart(7)}${'solo'.padStart(7)}${'NATS'.padStart(7)}${'gen'.padStart(7)}  at >= 90%`,
+    `${'scenario'.padEnd(40)}${'figure'.padStart(26)}${'a'.padStart(7)}${'b'.padStart(7)}${'solo'.padStart(7)}${'NATS'.padStart(7)}${'gen'.padStart(7)}${'other'.padStart(7)}  at >= 90%`,
   ]
   for (const row of CLUSTER_ROWS) {
     const figure = m[row]
@@ -492,11 +517,13 @@ export function clusterTable(report: ClusterReport): string {
       continue
     }
     const { cpu } = figure
-    const busy = (['a', 'b', 'solo', 'nats', 'gen'] as const).filter((key) => (cpu[key] ?? 0) >= 0.9).map((key) => (key === 'gen' ? 'gen!' : key))
+    const busy: string[] = (['a', 'b', 'solo', 'nats', 'gen'] as const).filter((key) => (cpu[key] ?? 0) >= 0.9).map((key) => (key === 'gen' ? 'gen!' : key))
+    if ((cpu.other ?? 0) >= DISTURBED) busy.push('(disturbed)')
     const text = `${figureText(row, figure)}${saturated(figure) ? ' (gen!)' : ''}`
-    lines.push(`${label(row, sizes).padEnd(40)}${text.padStart(26)}${pct(cpu.a).padStart(7)}${pct(cpu.b).padStart(7)}${pct(cpu.solo).padStart(7)}${pct(cpu.nats).padStart(7)}${pct(cpu.gen).padStart(7)}  ${busy.join(' ')}`)
+    lines.push(`${label(row, sizes).padEnd(40)}${text.padStart(26)}${pct(cpu.a).padStart(7)}${pct(cpu.b).padStart(7)}${pct(cpu.solo).padStart(7)}${pct(cpu.nats).padStart(7)}${pct(cpu.gen).padStart(7)}${pct(cpu.other).padStart(7)}  ${busy.join(' ')}`)
   }
-  const verdict = (ok: boolean, ...rows: (ClusterFigure | undefined)[]) => (rows.some(saturated) ? '?' : ok ? 'met' : 'MISSED')
+  const verdict = (ok: boolean, ...rows: (ClusterFigure | undefined)[]) =>
+    `${rows.some(saturated) ? '?' : ok ? 'met' : 'MISSED'}${rows.some((row) => (row?.cpu.other ?? 0) >= DISTURBED) ? ' (disturbed)' : ''}`
   const echo = m['echo-clustered'] && m['echo-standalone'] ? m['echo-clustered'].value / m['echo-standalone'].value : Number.NaN
   const added = m['unicast-latency-cross'] && m['unicast-latency-same'] ? m['unicast-latency-cross'].p99! - m['unicast-latency-same'].p99! : Number.NaN
   const crossMax = m['unicast-max-cross']?.value ?? Number.NaN
