@@ -12,6 +12,11 @@
  * the reset to the server holding no session. Figures are medians over every round of every run.
  * `--cpu-prof` has the children write V8 profiles to bench/results/profiles/ (read one with
  * `npx tsx bench/profile-top.ts FILE`).
+ *
+ * `--in-process` takes the sockets out: zerostate's own work per session (ServerSession, its
+ * actor, the registry, the game loop's onConnect and echo, the close), driven through the server's
+ * listener seam with a transport that writes nowhere, for A/B runs on a machine too busy for the
+ * socket figures to show a few µs. Over WebSocket the same code runs, so it has no mode of its own.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
@@ -20,6 +25,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { encodeFrame, frameLength } from '../src/protocol/encoder.js'
+import type { Transport, TransportSink } from '../src/transport/transport.js'
 
 type ServerKind = 'zerostate' | 'ceiling' | 'ws' | 'ws-ceiling'
 const KINDS: readonly ServerKind[] = ['zerostate', 'ceiling', 'ws', 'ws-ceiling']
@@ -36,11 +42,6 @@ const ECHO_BYTES = frameLength(PAYLOAD.length)
 
 const here = fileURLToPath(import.meta.url)
 
-if (process.env.CONNECT_COST_SERVER !== undefined) {
-  await serve(process.env.CONNECT_COST_SERVER as ServerKind)
-} else {
-  await main()
-}
 
 // --- the server child ---------------------------------------------------------------------------
 
@@ -248,4 +249,88 @@ async function main(): Promise<void> {
     const total = median(results.map((x) => x.open + x.close))
     process.stdout.write(`${kind.padEnd(12)}${open.toFixed(1).padStart(8)}${close.toFixed(1).padStart(8)}${total.toFixed(1).padStart(8)}  ${median(results.map((x) => x.wallOpen)).toFixed(0)}\n`)
   }
+}
+
+// --- without sockets -------------------------------------------------------------------------------
+
+/** What the server's listeners hand it (src/transport/listener.ts), seen from here. */
+interface ArrivalsSeam {
+  arrive(open: (sink: TransportSink) => Transport): void
+}
+
+/** A transport that accepts every write and goes nowhere. */
+class NullTransport implements Transport {
+  readonly kind = 'tcp'
+  readonly request = null
+  readonly remoteAddress = '127.0.0.1:1'
+  readonly writableLength = 0
+  written = 0
+  constructor(readonly sink: TransportSink) {}
+  write(): boolean {
+    this.written++
+    return true
+  }
+  pause(): void {}
+  resume(): void {}
+  end(): void {}
+  destroy(): void {}
+  rebind(): void {}
+}
+
+async function inProcess(): Promise<void> {
+  const args = new Map(process.argv.slice(2).map((arg) => [arg.replace(/^--/, '').split('=')[0]!, arg.split('=')[1] ?? 'true'] as const))
+  const sessions = Number(args.get('sessions') ?? 5_000)
+  const rounds = Number(args.get('rounds') ?? 7)
+  const { createServer } = await import('../src/index.js')
+  const server = createServer()
+  server.onMessage((session, message) => {
+    session.send(message)
+  })
+  await server.listen({ host: '127.0.0.1', port: 0 })
+  const seam = server as unknown as ArrivalsSeam
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+  const round = async (n: number): Promise<{ open: number; close: number }> => {
+    const transports: NullTransport[] = []
+    const cpu0 = process.cpuUsage()
+    // As over sockets: one accept per event-loop turn (Node's), and each session's frame read in
+    // a later turn, with 256 awaiting their echo.
+    for (let i = 0; i < n + CONCURRENCY; i++) {
+      if (i < n) {
+        seam.arrive((sink) => {
+          const transport = new NullTransport(sink)
+          transports.push(transport)
+          return transport
+        })
+      }
+      if (i >= CONCURRENCY) transports[i - CONCURRENCY]!.sink.onData(FRAME)
+      await turn()
+    }
+    while (transports.some((transport) => transport.written === 0)) await turn()
+    const cpu1 = process.cpuUsage()
+    // Resets arrive many to a turn (one poll phase reads them all).
+    for (let i = 0; i < n; i++) {
+      transports[i]!.sink.onPeerClose('reset')
+      if (i % CONCURRENCY === CONCURRENCY - 1) await turn()
+    }
+    while (server.connectionCount > 0) await turn()
+    const cpu2 = process.cpuUsage()
+    const us = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user + b.system - a.user - a.system) / n
+    return { open: us(cpu0, cpu1), close: us(cpu1, cpu2) }
+  }
+  await round(WARM_UP)
+  const results: { open: number; close: number }[] = []
+  for (let r = 0; r < rounds; r++) results.push(await round(sessions))
+  await server.stop()
+  const open = median(results.map((x) => x.open))
+  const close = median(results.map((x) => x.close))
+  process.stdout.write(`zerostate without sockets, µs of CPU per session (median of ${rounds} rounds of ${sessions}): open ${open.toFixed(1)}  close ${close.toFixed(1)}  total ${median(results.map((x) => x.open + x.close)).toFixed(1)}\n`)
+}
+
+// Last: the classes above must be initialised before a top-level await runs them.
+if (process.env.CONNECT_COST_SERVER !== undefined) {
+  await serve(process.env.CONNECT_COST_SERVER as ServerKind)
+} else if (process.argv.includes('--in-process')) {
+  await inProcess()
+} else {
+  await main()
 }
