@@ -81,6 +81,17 @@ describe('connection factory', () => {
     expect(errors).toEqual([])
   })
 
+  it('gives each restored session children of its own: one verifying invokes for itself alone', () => {
+    const { create } = factory({ handshake: true, verify: true })
+    const a = create('a')
+    const b = create('b')
+    a.send({ type: 'frame.received', frame })
+    expect(a.getSnapshot().value).toEqual({ handshake: 'verifying' })
+    expect(Object.keys(a.getSnapshot().children)).toHaveLength(1)
+    expect(b.getSnapshot().children).toEqual({})
+    expect(create('c').getSnapshot().children).toEqual({})
+  })
+
   it('feeds restored sessions to the inspector like fresh ones', () => {
     const seen: unknown[] = []
     const { create } = factory({ handshake: true, verify: false }, ({ type, actorRef, snapshot }: InspectionEvent & { snapshot?: object }) => {
