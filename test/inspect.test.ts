@@ -99,6 +99,26 @@ describe('inspection through the Stately relay', () => {
   })
 })
 
+describe('a cluster\'s nodes feeding one Stately relay', () => {
+  it('every actor of a node carries its id: names and ids start with <node>/, so two nodes\' actors stay apart', async () => {
+    const relay = await startRelayInspector({ host: '127.0.0.1', port: 0 }, await stately(), { node: 'a' })
+    const b = await startRelayInspector({ url: relay.url }, await stately(), { node: 'b' })
+    cleanups.push(() => b.stop(), () => relay.stop())
+    const received: { type: string; name?: string; sessionId: string; parentId?: string; snapshot?: { value: unknown } }[] = []
+    const viewer = new WebSocket(`ws://127.0.0.1:${relay.relay!.port}`)
+    cleanups.push(() => viewer.close())
+    await waitFor(() => viewer.readyState === WebSocket.OPEN, { timeout: 5_000 })
+    viewer.on('message', (data) => received.push(JSON.parse(String(data))))
+    const [{ session: onA }, { session: onB }] = await Promise.all([driveOneSession(relay.inspect), driveOneSession(b.inspect)])
+    await waitFor(() => received.filter((event) => event.type === '@xstate.snapshot' && snapshotOf(event) === 'closed').length >= 2, { timeout: 5_000 })
+    const actors = received.filter((event) => event.type === '@xstate.actor')
+    expect(actors.map((event) => event.name)).toEqual(expect.arrayContaining(['a/supervisor', 'b/supervisor', 'a/gameLogic', 'b/gameLogic', `a/session:${onA.id}`, `b/session:${onB.id}`]))
+    for (const event of received) expect(event.sessionId).toMatch(/^[ab]\//)
+    const sessionOnB = actors.find((event) => event.name === `b/session:${onB.id}`)!
+    expect(sessionOnB.parentId).toMatch(/^b\//)
+  })
+})
+
 function snapshotOf(event: { snapshot?: { value: unknown } }): unknown {
   return event.snapshot?.value
 }

@@ -104,7 +104,7 @@ async function startInspection(settings: ServeSettings, log: Log): Promise<Inspe
       return null
     }
     try {
-      relay = await startRelayInspector(settings.inspect, stately)
+      relay = await startRelayInspector(settings.inspect, stately, settings.cluster === null ? {} : { node: settings.cluster.node })
     } catch (error) {
       log(`zerostate: cannot start the inspector relay on ${formatAddress(settings.inspect as { host: string; port: number })}: ${message(error)}`)
       return null
