@@ -6,6 +6,8 @@
  * node from its last snapshot, losing at most what it heard in the last snapshot interval.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { emit, setup } from 'xstate'
+import { broadcast, type RoomEmitted, type RoomEvent, type RoomInput } from '../machines/index.js'
 import { BUMP, TALLY, tallyOf, tallyRoom } from '../examples/cluster/tallyRoom.js'
 import { type Client, connect } from '../src/client.js'
 import type { Server } from '../src/index.js'
@@ -13,6 +15,7 @@ import type { Message } from '../src/protocol/message.js'
 import { ROOM_CONTROL_IDS } from '../src/rooms/roomControl.js'
 import { spawnCli } from '../stress/child.js'
 import { ClusterNodes, NATS } from './helpers/clusterNodes.js'
+import { CutProxy } from './helpers/cutProxy.js'
 import { waitFor } from './helpers/wait.js'
 
 const clusters = new ClusterNodes()
@@ -53,7 +56,7 @@ async function player(port: number): Promise<Player> {
   const roomId = new Promise<string>((resolve) => (joined = resolve))
   client.onMessage((message) => {
     if (message.id === TALLY) tallies.push(tallyOf(message.data))
-    else if (message.id < 0) {
+    else if (message.id <= ROOM_CONTROL_IDS.JOIN && message.id >= ROOM_CONTROL_IDS.REFUSED) {
       const body = parse(message)
       control.push({ id: message.id, ...body })
       if (message.id === ROOM_CONTROL_IDS.JOINED) joined(String(body.roomId))
@@ -68,6 +71,14 @@ function join(p: Player, body: Record<string, unknown> = { name: 'tally' }): Pro
 }
 
 const bump = (p: Player) => p.client.send({ id: BUMP, data: new Uint8Array(0) })
+
+/** A room that tells every player each event it hears about players, as text in a HEARD frame. */
+const HEARD = 9
+const hearingRoom = setup({ types: { events: {} as RoomEvent, input: {} as RoomInput, emitted: {} as RoomEmitted } }).createMachine({
+  on: {
+    '*': { actions: emit(({ event }) => broadcast({ id: HEARD, data: new TextEncoder().encode(event.type) })) },
+  },
+})
 
 describe('rooms across a cluster', () => {
   it('a room on one node, players on others: their frames reach it in order, its broadcasts reach them all', async () => {
@@ -142,6 +153,28 @@ describe('rooms across a cluster', () => {
     expect(a.rooms.get(roomId)!.players).toHaveLength(3)
     bump(viaId)
     for (const p of [opener, viaMatch, viaId]) await waitFor(() => p.tallies.includes(1))
+  })
+
+  it('a remote player\'s connection lost and resumed: the room on the other node hears player.dropped, then player.resumed', async () => {
+    const { ports } = await clusters.start(2, {}, (server) => server.room('hearing', { machine: hearingRoom, maxPlayers: 2 }), { resume: { grace: 5_000 } })
+    const owner = await player(ports[0]!)
+    const roomId = await join(owner, { name: 'hearing' })
+    const proxy = await CutProxy.open(ports[1]!)
+    try {
+      const client = await connect({ port: proxy.port, heartbeatInterval: 0, resume: { minDelay: 10, maxDelay: 50 } })
+      clients.push(client)
+      const joined = new Promise<Message>((resolve) => client.onMessage((message) => message.id === ROOM_CONTROL_IDS.JOINED && resolve(message)))
+      client.send({ id: ROOM_CONTROL_IDS.JOIN, data: json({ name: 'hearing' }) })
+      expect(parse(await joined).roomId).toBe(roomId)
+      const heard: string[] = []
+      owner.client.onMessage((message) => message.id === HEARD && heard.push(new TextDecoder().decode(message.data)))
+      proxy.cut()
+      await waitFor(() => heard.includes('player.dropped') && heard.includes('player.resumed'), { timeout: 5_000 })
+      expect(heard.filter((event) => event !== 'player.joined')).toEqual(['player.dropped', 'player.resumed'])
+      expect(client.status).toBe('open')
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('1,000 joins at once over three nodes: every player seated, no room over its 10 seats, rooms on every node', async () => {

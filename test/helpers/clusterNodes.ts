@@ -16,10 +16,17 @@ export class ClusterNodes {
   readonly names: string[] = []
 
   /** A new cluster of `count` nodes a, b, c…, listening on ephemeral ports; `setup` defines each node's game. */
-  async start(count: number, options: Partial<ServerOptions['cluster']> = {}, setup: (server: Server) => void = () => {}): Promise<{ nodes: Server[]; ports: number[]; name: string }> {
+  async start(
+    count: number,
+    options: Partial<ServerOptions['cluster']> = {},
+    setup: (server: Server) => void = () => {},
+    serverOptions: Omit<ServerOptions, 'cluster'> = {},
+  ): Promise<{ nodes: Server[]; ports: number[]; name: string }> {
     const name = `test-${randomBytes(4).toString('hex')}`
     this.names.push(name)
-    const nodes = Array.from({ length: count }, (_, i) => createServer({ cluster: { nats: NATS, name, node: String.fromCharCode(97 + i), heartbeat: 200, ...options } }))
+    const nodes = Array.from({ length: count }, (_, i) =>
+      createServer({ ...serverOptions, cluster: { nats: NATS, name, node: String.fromCharCode(97 + i), heartbeat: 200, ...options } }),
+    )
     this.servers.push(...nodes)
     const ports: number[] = []
     for (const node of nodes) {
