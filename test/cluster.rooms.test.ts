@@ -16,6 +16,7 @@ import { ROOM_CONTROL_IDS } from '../src/rooms/roomControl.js'
 import { spawnCli } from '../stress/child.js'
 import { ClusterNodes, NATS } from './helpers/clusterNodes.js'
 import { CutProxy } from './helpers/cutProxy.js'
+import { PrivateNats } from './helpers/privateNats.js'
 import { waitFor } from './helpers/wait.js'
 
 const clusters = new ClusterNodes()
@@ -176,6 +177,82 @@ describe('rooms across a cluster', () => {
       await proxy.close()
     }
   })
+
+  it('NATS stopped and restarted under play: no crash, the room plays on for its node\'s players, and its other players are back once the cluster heals', async () => {
+    const nats = await PrivateNats.start()
+    const beat: NodeJS.Timeout[] = []
+    try {
+      const { nodes, ports } = await clusters.start(2, { nats: nats.url }, withTally(4))
+      const [a, b] = nodes as [Server, Server]
+      const local = await player(ports[0]!)
+      const roomId = await join(local)
+      await waitFor(() => b.rooms.directory().length === 1)
+      const remote = await player(ports[1]!)
+      expect(await join(remote)).toBe(roomId)
+      beat.push(setInterval(() => (bump(local), bump(remote)), 5))
+      await waitFor(() => local.tallies.length >= 50)
+
+      await nats.kill()
+      await waitFor(() => a.clusterState === 'partitioned' && b.clusterState === 'partitioned')
+      const atPartition = local.tallies.length
+      await waitFor(() => local.tallies.length >= atPartition + 100, { message: 'the room plays on for its own node\'s player' })
+      expect(local.tallies).toEqual(Array.from({ length: local.tallies.length }, (_, i) => i + 1))
+
+      await nats.restart()
+      await waitFor(() => a.clusterState === 'clustered' && b.clusterState === 'clustered', { timeout: 10_000 })
+      const atHeal = remote.tallies.length
+      await waitFor(() => remote.tallies.length >= atHeal + 50, { timeout: 5_000, message: 'the other node\'s player gets tallies again' })
+      expect(a.rooms.get(roomId)!.players).toHaveLength(2)
+      expect(remote.control.filter((body) => body.id === ROOM_CONTROL_IDS.LEFT)).toEqual([])
+    } finally {
+      for (const timer of beat) clearInterval(timer)
+      await clusters.stop()
+      await nats.stop()
+    }
+  }, 30_000)
+
+  it('a node cut off from NATS alone is taken for dead: its room is restored elsewhere, and its own copy ends when it is back', async () => {
+    const nats = await CutProxy.open(Number(new URL(NATS).port))
+    try {
+      const { nodes: [cutOff], ports: [cutPort], name } = await clusters.start(1, { nats: `nats://127.0.0.1:${nats.port}`, node: 'o' }, withTally(4))
+      let idsOnB: string[] = []
+      const { nodes: [b], ports: [bPort] } = await clusters.start(1, { name, node: 'b' }, (server) => {
+        withTally(4)(server)
+        idsOnB = sessionsOf(server)
+      })
+      const mine = await player(cutPort!)
+      const roomId = await join(mine)
+      await waitFor(() => b!.rooms.directory().length === 1)
+      const other = await player(bPort!)
+      expect(await join(other)).toBe(roomId)
+      bump(other)
+      await waitFor(() => other.tallies.includes(1) && mine.tallies.includes(1))
+      await new Promise((resolve) => setTimeout(resolve, 300)) // a snapshot with both seats
+
+      nats.blocking = true
+      nats.cut()
+      await waitFor(() => cutOff!.clusterState === 'partitioned')
+      // b takes o for dead and restores the room; o's player is gone from it (node-lost), b's plays on.
+      await waitFor(() => b!.rooms.list().length === 1, { timeout: 5_000 })
+      expect(b!.rooms.get(roomId)!.players).toEqual(idsOnB)
+      bump(other)
+      await waitFor(() => other.tallies.includes(2))
+      // Meanwhile o runs its own copy for its own player.
+      expect(cutOff!.rooms.list().map((room) => room.id)).toEqual([roomId])
+
+      nats.blocking = false
+      await waitFor(() => cutOff!.clusterState === 'clustered', { timeout: 10_000 })
+      await waitFor(() => cutOff!.rooms.list().length === 0, { timeout: 5_000, message: 'the stale copy ends' })
+      await waitFor(() => mine.control.some((body) => body.id === ROOM_CONTROL_IDS.LEFT))
+      expect(mine.control.find((body) => body.id === ROOM_CONTROL_IDS.LEFT)).toMatchObject({ roomId, reason: 'room-closed' })
+      await waitFor(() => cutOff!.rooms.directory().length === 1)
+      expect(cutOff!.rooms.directory()[0]).toMatchObject({ id: roomId, node: 'b' })
+      bump(other)
+      await waitFor(() => other.tallies.includes(3))
+    } finally {
+      await nats.close()
+    }
+  }, 30_000)
 
   it('1,000 joins at once over three nodes: every player seated, no room over its 10 seats, rooms on every node', async () => {
     const { nodes, ports } = await clusters.start(3, {}, withTally(10))

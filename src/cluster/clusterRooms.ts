@@ -92,6 +92,8 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
   private readonly dirtySnapshots = new Set<Room>()
   private readonly tooLarge = new Set<string>()
   private readonly restoring = new Set<string>()
+  /** Rooms this node ran through a partition that another node restored meanwhile: their entries are that node's now. */
+  private readonly stale = new Set<string>()
   private readonly timer: NodeJS.Timeout
   private closed = false
 
@@ -113,6 +115,7 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
     link.onRecord = rooms.received
     link.onNodeLost = rooms.nodeLost
     link.onBeat = rooms.restoreOrphans
+    link.onRejoined = rooms.rejoined
     return rooms
   }
 
@@ -280,8 +283,8 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
   disposed(room: Room): void {
     this.dirtyEntries.delete(room)
     this.dirtySnapshots.delete(room)
+    if (this.stale.delete(room.id) || this.closed) return
     this.entries.delete(room.id)
-    if (this.closed) return
     void this.directoryKv.delete(room.id).catch(() => {})
     void this.snapshotKv.delete(room.id).catch(() => {})
   }
@@ -396,8 +399,9 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
         registry.local(control.roomId)?.resumed(control.player)
         return
       case 'unseated': {
+        // Only from the room's node: a stale copy of a room that moved says nothing of the seat in the live one.
         const seat = registry.joined(control.player, control.roomId)
-        if (seat instanceof RemoteSeat) registry.unseated(seat, control.player)
+        if (seat instanceof RemoteSeat && seat.node === from) registry.unseated(seat, control.player)
         return
       }
       case 'moved': {
@@ -494,6 +498,29 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
     const room = registry.restoreSeated(persisted, members)
     const info = room.info()
     for (const { member } of members) if (member instanceof RemoteMember) this.send(member.node, { t: 'moved', roomId: room.id, player: member.id, info })
+  }
+
+  /**
+   * Back from a partition, once the directory has caught up (a heartbeat): a room of this node's
+   * that another node restored meanwhile (the others took this node for dead) is stale here and
+   * ends; every other one is written into the directory again, which may have dropped it.
+   */
+  private readonly rejoined = (): void => {
+    setTimeout(
+      () =>
+        this.host.schedule(() => {
+          for (const room of [...this.host.registry().localRooms()]) {
+            const entry = this.entries.get(room.id)
+            if (entry !== undefined && entry.node !== this.link.node && this.link.live(entry.node)) {
+              this.stale.add(room.id)
+              room.dispose()
+            } else {
+              this.changed(room)
+            }
+          }
+        }),
+      this.link.heartbeat,
+    ).unref()
   }
 
   /** A room of a dead node that will not come back: this node's players in it leave it. */

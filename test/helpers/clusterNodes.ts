@@ -45,7 +45,14 @@ export class ClusterNodes {
   async destroy(): Promise<void> {
     const nc = await connectNats({ servers: NATS })
     const kvm = new Kvm(nc)
-    for (const name of this.names) for (const bucket of BUCKETS) await (await kvm.open(`${name}-${bucket}`)).destroy().catch(() => {})
+    for (const name of this.names) {
+      for (const bucket of BUCKETS) {
+        await kvm
+          .open(`${name}-${bucket}`)
+          .then((kv) => kv.destroy())
+          .catch(() => {})
+      }
+    }
     await nc.close()
   }
 }
