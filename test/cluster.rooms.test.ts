@@ -5,6 +5,7 @@
  * the least loaded node; a room's owner killed with SIGKILL mid-game is restored on a surviving
  * node from its last snapshot, losing at most what it heard in the last snapshot interval.
  */
+import { readFileSync } from 'node:fs'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { emit, setup } from 'xstate'
 import { broadcast, type RoomEmitted, type RoomEvent, type RoomInput } from '../machines/index.js'
@@ -253,6 +254,32 @@ describe('rooms across a cluster', () => {
       await nats.close()
     }
   }, 30_000)
+
+  it('the README\'s three nodes on one machine: started as it says, a player of each plays in one tally room', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const section = readme.slice(readme.indexOf('## Scaling out'))
+    const commands = [...section.slice(0, section.indexOf('\n## ', 3)).matchAll(/^NODE=(\w+) PORT=(\d+) npx tsx (\S+)$/gm)]
+    expect(commands.map(([, node]) => node)).toEqual(['a', 'b', 'c'])
+    const { name } = await clusters.start(0)
+    // Ephemeral ports instead of the README's, so that a test never collides with a server running here.
+    const children = commands.map(([, node, , script]) => spawnCli([], undefined, [], { script: script!, env: { NATS_URL: NATS, CLUSTER_NAME: name, NODE: node!, PORT: '0' }, stream: 'stdout' }))
+    try {
+      const ports = await Promise.all(children.map(async (child, i) => Number((await child.waitForLine(new RegExp(`^node ${commands[i]![1]} on (\\d+)$`), 20_000))[1])))
+      const players = []
+      for (const port of ports) {
+        const p = await player(port)
+        players.push(p)
+        await join(p)
+        // The next node's matching must see the room in its directory.
+        await new Promise((resolve) => setTimeout(resolve, 300))
+      }
+      expect(new Set(await Promise.all(players.map((p) => p.roomId))).size).toBe(1)
+      bump(players[2]!)
+      for (const p of players) await waitFor(() => p.tallies.includes(1))
+    } finally {
+      for (const child of children) child.child.kill('SIGKILL')
+    }
+  }, 60_000)
 
   it('1,000 joins at once over three nodes: every player seated, no room over its 10 seats, rooms on every node', async () => {
     const { nodes, ports } = await clusters.start(3, {}, withTally(10))
