@@ -53,6 +53,14 @@ const EXPIRED: ConnectionEvent = { type: 'resume.expired' }
 const REPLAY_UNAVAILABLE: ConnectionEvent = { type: 'replay.unavailable' }
 const REFUSED: ConnectionEvent = { type: 'resume.refused' }
 const HANDED_OVER: ConnectionEvent = { type: 'resume.handedOver' }
+/** One event object per way of losing a peer, rather than one per session. */
+const SOCKET_CLOSED: Readonly<Record<TransportCloseReason, ConnectionEvent>> = {
+  'client-closed': { type: 'socket.closed', reason: 'client-closed' },
+  reset: { type: 'socket.closed', reason: 'reset' },
+  'text-message': { type: 'socket.closed', reason: 'text-message' },
+  'message-too-large': { type: 'socket.closed', reason: 'message-too-large' },
+  'websocket-error': { type: 'socket.closed', reason: 'websocket-error' },
+}
 
 /** Why reading from the socket is paused; reading resumes when no reason is left. */
 const PAUSED_VERIFY = 1
@@ -288,7 +296,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   }
 
   onPeerClose(reason: TransportCloseReason): void {
-    if (this.closeReason === null) this.actor.send({ type: 'socket.closed', reason })
+    if (this.closeReason === null) this.actor.send(SOCKET_CLOSED[reason])
   }
 
   sweep(now: number): void {

@@ -21,8 +21,8 @@ const SIZE_FIELD = 4
  */
 export class FrameDecoder {
   readonly maxPayload: number
-  /** Bytes of an incomplete frame, in arrival order. */
-  private pending: Uint8Array[] = []
+  /** Bytes of an incomplete frame, in arrival order; null until a frame spans chunks (most sessions never have one). */
+  private pending: Uint8Array[] | null = null
   private pendingBytes = 0
   /** Size field of the incomplete frame, or -1 while fewer than 4 of its bytes are here. */
   private pendingSize = -1
@@ -48,13 +48,14 @@ export class FrameDecoder {
     if (this.pendingBytes > 0) {
       if (this.pendingSize < 0) {
         // Fewer than 4 bytes were held: joining them to the new chunk is a small copy, and rare.
-        chunk = concatBytes([this.pending[0]!, chunk], this.pendingBytes + chunk.length, this.allocate)
+        chunk = concatBytes([this.pending![0]!, chunk], this.pendingBytes + chunk.length, this.allocate)
         this.reset()
       } else {
-        this.pending.push(chunk)
+        const pending = this.pending!
+        pending.push(chunk)
         this.pendingBytes += chunk.length
         if (this.pendingBytes < SIZE_FIELD + this.pendingSize) return null
-        chunk = concatBytes(this.pending, this.pendingBytes, this.allocate)
+        chunk = concatBytes(pending, this.pendingBytes, this.allocate)
         this.reset()
       }
     }
@@ -87,7 +88,7 @@ export class FrameDecoder {
       offset = end
     }
     if (offset < length) {
-      this.pending.push(offset === 0 ? chunk : chunk.subarray(offset))
+      this.pending = [offset === 0 ? chunk : chunk.subarray(offset)]
       this.pendingBytes = length - offset
     }
     return null
@@ -107,7 +108,7 @@ export class FrameDecoder {
   }
 
   private reset(): void {
-    this.pending = []
+    this.pending = null
     this.pendingBytes = 0
     this.pendingSize = -1
   }
