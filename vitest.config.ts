@@ -33,6 +33,7 @@ const RELIABILITY = [
   'test/server.churn.test.ts',
   'test/server.load.test.ts',
   'test/cluster.rooms.test.ts',
+  'test/cluster.processes.test.ts',
 ]
 
 export default defineConfig({

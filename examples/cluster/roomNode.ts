@@ -6,7 +6,7 @@ import { createServer } from '../../src/index.js'
 import { tallyRoom } from './tallyRoom.js'
 
 const server = createServer({
-  cluster: { nats: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: process.env.CLUSTER_NAME ?? 'zerostate', node: process.env.NODE, heartbeat: 200, snapshotInterval: Number(process.env.SNAPSHOT_INTERVAL ?? 100) },
+  cluster: { nats: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: process.env.CLUSTER_NAME ?? 'zerostate', node: process.env.NODE, heartbeat: Number(process.env.HEARTBEAT ?? 200), snapshotInterval: Number(process.env.SNAPSHOT_INTERVAL ?? 100) },
 })
 server.room('tally', { machine: tallyRoom, maxPlayers: Number(process.env.MAX_PLAYERS ?? 8) })
 server.onConnect((session) => console.log(`session ${session.id}`))

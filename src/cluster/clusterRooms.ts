@@ -425,13 +425,16 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
       if (gone !== undefined && !this.link.live(gone.node)) this.host.schedule(() => this.orphaned(roomId))
       return
     }
+    let info: RoomInfo
     try {
-      const info = JSON.parse(value) as RoomInfo
-      // This node's own rooms are known here first and better.
-      if (info.node !== this.link.node || !this.entries.has(roomId)) this.entries.set(roomId, info)
+      info = JSON.parse(value) as RoomInfo
     } catch {
-      // Not a room entry: ignored.
+      return // not a room entry
     }
+    // This node's own rooms are known here first and better.
+    if (info.node !== this.link.node || !this.entries.has(roomId)) this.entries.set(roomId, info)
+    // Another node claimed a room this node still runs (it took this node for dead): this copy is stale.
+    if (info.node !== this.link.node && this.host.registry().local(roomId) !== undefined) this.host.schedule(() => this.endStale(roomId))
   }
 
   // --- a node's death -------------------------------------------------------------------------
@@ -511,16 +514,20 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
         this.host.schedule(() => {
           for (const room of [...this.host.registry().localRooms()]) {
             const entry = this.entries.get(room.id)
-            if (entry !== undefined && entry.node !== this.link.node && this.link.live(entry.node)) {
-              this.stale.add(room.id)
-              room.dispose()
-            } else {
-              this.changed(room)
-            }
+            if (entry !== undefined && entry.node !== this.link.node && this.link.live(entry.node)) this.endStale(room.id)
+            else this.changed(room)
           }
         }),
       this.link.heartbeat,
     ).unref()
+  }
+
+  /** Ends this node's copy of a room another node owns now; the directory entry and snapshot are that node's. */
+  private endStale(roomId: string): void {
+    const room = this.host.registry().local(roomId)
+    if (room === undefined) return
+    this.stale.add(roomId)
+    room.dispose()
   }
 
   /** A room of a dead node that will not come back: this node's players in it leave it. */

@@ -138,7 +138,11 @@ export class NatsCluster implements ClusterLink {
       if (value === null) this.nodes.delete(key)
       else this.nodes.set(key, Number(value))
     })
-    await this.watch(this.sessionKv, (key, value) => this.record(key, value === null ? null : parseEntry(value)))
+    await this.watch(this.sessionKv, (key, value) => {
+      // Another node reaped this node's live session (it took this node for dead, too busy to beat): it goes back.
+      if (value === null && this.sessions.get(key)?.node === this.node && !this.closing) this.write(key, this.sessions.get(key)!.user)
+      else this.record(key, value === null ? null : parseEntry(value))
+    })
     await this.alive()
     this.beat = setInterval(() => void this.alive().catch(() => {}), this.heartbeat)
     this.beat.unref()
