@@ -19,7 +19,7 @@ export interface BenchConfig {
   idleSessions: number[]
   /** Sessions awaiting their first echo at once while a pool opens. */
   openConcurrency: number
-  /** The first this many idle sessions are timed as the connect-rate scenario; at most `idleSessions[0]`. */
+  /** Sessions opened, `openConcurrency` awaiting their first echo at a time, on the server emptied of the idle pool: the connect rate. */
   connectSessions: number
   /**
    * Both servers run their defaults: a heartbeat to each session written nothing to for
@@ -52,7 +52,7 @@ export interface WebSocketConfig {
   latency: { connections: number; payloadSize: number; window: Window }
   /** Sessions open, each echoed once, when RSS per idle session is measured. */
   idleSessions: number
-  /** The first this many of them are timed, from the first connect to the last first echo: the connect rate. */
+  /** Sessions opened after the idle pool has closed, timed from the first connect to the last first echo: the connect rate. */
   connectSessions: number
   /** Sessions awaiting their first echo at once while they open. */
   openConcurrency: number
@@ -129,7 +129,7 @@ function smokeConfig(): BenchConfig {
       throughput: { shape: throughput, window },
       latency: { connections: 16, payloadSize: 64, window },
       idleSessions: 200,
-      // Below idleSessions and above openConcurrency, as in the TCP smoke shapes.
+      // Above openConcurrency, as in the TCP smoke shapes.
       connectSessions: 100,
       openConcurrency: 32,
     },

@@ -18,10 +18,11 @@ export const FIGURES = [
   'throughputGeneratorCpu',
   'latencyGeneratorCpu',
   'bulkGeneratorCpu',
+  'connectGeneratorCpu',
 ] as const
 
 /** The TCP scenarios under load, each with its generator's CPU. */
-export const TCP_LOADS = ['throughput', 'latency', 'bulk'] as const
+export const TCP_LOADS = ['throughput', 'latency', 'bulk', 'connect'] as const
 export type TcpLoad = (typeof TCP_LOADS)[number]
 
 export type Figure = (typeof FIGURES)[number]

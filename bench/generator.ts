@@ -3,6 +3,12 @@
  * sockets and sends precomputed frames, so that what is measured is the server; for the WebSocket
  * scenarios, raw ws clients with the same frames, or Colyseus' SDK (load/ws-peers.ts). Started
  * (twice) by bench/generators.ts.
+ *
+ * The loads a Node process could not drive without saturating its core (throughput, latency and
+ * connect rate against zerostate and the ceilings) come from the compiled generator instead
+ * (load/cgen.ts); this one keeps the idle pools, the login storm's burst, bulk and every Colyseus
+ * load. `latency-start` and `ws-load-start`/`ws-latency-start` with a zero target are no longer
+ * called by the bench and stay for comparing the two generators by hand.
  */
 import { epochNow } from './clock.js'
 import { EchoLoad } from './load/echo-load.js'

@@ -9,17 +9,19 @@ interface Generator {
 }
 
 /**
- * The two load-generator processes, both on the generator's core, kept for the whole bench (a
- * tsx start costs ~0.5 s): `main` drives every scenario; `storm` opens the login storm's new
- * connections while `main` saturates the server, so that load's callbacks do not delay them, and
- * warms up the next run's server during a heartbeat window (see run.ts). `storm` starts on first
- * use, so that it does not share the core with `main` while the first run opens its sessions.
- * One that died is started again when next asked for.
+ * The two Node load-generator processes, both on the generator's core, kept for the whole bench
+ * (a tsx start costs ~0.5 s): `main` drives every scenario the compiled generator (load/cgen.ts)
+ * does not; `storm` opens the login storm's new
+ * connections while the compiled throughput load saturates the server, and warms up the next
+ * run's server during a heartbeat window (see run.ts). `storm` starts on first use, so that it
+ * does not share the core with `main` while the first run opens its sessions. One that died is
+ * started again when next asked for.
  *
- * `main` runs at a lower priority (nice 10): during the storm both share one core, and at equal
- * priority the saturating load took half of it from the storm's 1,000 connects, so the storm's
- * p99 measured that contention (the server sat 20% idle in a slow one) as much as the server.
- * Alone on the core, as in every other scenario, a niced process runs at full speed.
+ * `main` runs at a lower priority (nice 10), and so does the saturating load during the storm
+ * (CgenEchoLoad.yieldCore): they share one core with `storm`, and at equal priority the
+ * saturating load took half of it from the storm's 1,000 connects, so the storm's p99 measured
+ * that contention (the server sat 20% idle in a slow one) as much as the server. Alone on the
+ * core, a niced process runs at full speed.
  */
 export class Generators {
   private mainGenerator: Generator | null = null

@@ -5,12 +5,15 @@ import { epochNow, sleep } from './clock.js'
 import { type BenchConfig, REPORT_HEARTBEAT_PER_MS } from './config.js'
 import { emptyFigures, type Figures, type RunResult, type ServerKind } from './figures.js'
 import type { Generators } from './generators.js'
+import { cgenConnect, type CgenEchoLoad, startCgenEcho, startCgenLatency } from './load/cgen.js'
 import type { GeneratorCalls, ServerCalls, ServerStats } from './messages.js'
 import { listenOverflows } from './netstat.js'
 import { RpcClient } from './rpc.js'
 
 const BROADCAST_ID = 7
 const SETTLE_TIMEOUT_MS = 15_000
+/** Each connect-rate session's one frame: the idle pool's handshake (load/idle-pool.ts). */
+const CONNECT_PAYLOAD = 16
 
 type Log = (line: string) => void
 
@@ -93,9 +96,11 @@ export function heartbeatWindowStart(
 
 /**
  * One run against one server: its own fresh server child, driven by the bench's generators through
- * every scenario in turn: idle memory (with the connect rate, the broadcast and the heartbeat
- * window, on the same sessions) comes first, while the server's heap holds nothing but a warm-up;
- * then throughput, the login storm on the throughput load, latency and bulk. A failing phase is
+ * every scenario in turn: idle memory (with the broadcast and the heartbeat window, on the same
+ * sessions) comes first, while the server's heap holds nothing but a warm-up; then the connect
+ * rate on the emptied server, throughput, the login storm on the throughput load, latency and
+ * bulk. The compiled generator (load/cgen.ts) drives the connect rate, throughput (and so the
+ * storm's saturating load) and latency; the Node generators the rest. A failing phase is
  * recorded and the next one still runs (one whose child is gone fails at once). `prepared`: the server's prelude, if it already ran (else it runs here, first).
  * `quiet` is called when the server's heartbeat window is about to begin: for several seconds
  * nothing may run on the server's core and little on the generator's. What it starts must be over
@@ -136,30 +141,10 @@ export async function measureServer(
     if (placement.serverCpu !== null && proc.cpu !== placement.serverCpu && serverChild.pid !== undefined) pinProcess(serverChild.pid, placement.serverCpu)
     const { port, listenedAt, base } = await (prepared ?? prelude(proc, gen, config))
     const first = config.idleSessions[0]!
-    if (config.connectSessions > first) throw new Error(`config: connectSessions (${config.connectSessions}) above the first idle checkpoint (${first})`)
     if (config.heartbeat.windowMs % config.heartbeat.intervalMs !== 0) throw new Error('config: the heartbeat window must be a whole number of intervals')
 
     const idlePhase = async (): Promise<void> => {
       let open = 0
-
-      // Connect rate: the first sessions of the idle pool, on an otherwise empty server.
-      {
-        const count = config.connectSessions
-        const reached = srv.call('wait-connects', { target: base.connects + count, timeoutMs: 60_000 }, 70_000)
-        reached.catch(() => undefined) // awaited below, unless the opening fails first
-        const { startedAt } = await gen.call('idle-open', { port, count, concurrency: config.openConcurrency, timeoutMs: 60_000 })
-        open = count
-        try {
-          const { at } = await reached
-          figures.connectRate = count / ((at - startedAt) / 1000)
-          log(`${tag}: connect rate ${Math.round(figures.connectRate)} sessions/s (${count} sessions, ${config.openConcurrency} awaiting their first echo at a time)`)
-        } catch (error) {
-          const text = error instanceof Error ? error.message : String(error)
-          problems.push(`connect rate: ${text.split('\n')[0]}`)
-          log(`${tag}: connect rate FAILED: ${text}`)
-        }
-      }
-
       for (const count of config.idleSessions) {
         await gen.call('idle-open', { port, count: count - open, concurrency: config.openConcurrency, timeoutMs: 120_000 })
         open = count
@@ -204,7 +189,7 @@ export async function measureServer(
         }
       }
     }
-    await phase('idle memory, connect rate, broadcast, heartbeat', async () => {
+    await phase('idle memory, broadcast, heartbeat', async () => {
       try {
         await idlePhase()
       } finally {
@@ -230,55 +215,89 @@ export async function measureServer(
       if (!reached) throw new Error(`the server still held ${sessions} sessions, not the load's ${count}, ${SETTLE_TIMEOUT_MS} ms after the ${before} reset`)
     }
 
+    // On the server emptied of the idle sessions: `connectSessions` opened with `openConcurrency`
+    // awaiting their first echo at a time, as the idle pool opens them, from the first connect()
+    // to the server's connectSessions-th connect report; then reset.
+    await phase('connect rate', async () => {
+      await onlyLoad(0, 'idle sessions')
+      const count = config.connectSessions
+      const { connects } = await srv.call('stats', { gc: false })
+      const reached = srv.call('wait-connects', { target: connects + count, timeoutMs: 60_000 }, 70_000)
+      reached.catch(() => undefined) // awaited below, unless the opening fails first
+      const opened = await busy('connect rate', () =>
+        cgenConnect({ protocol: 'tcp', port }, { count, concurrency: config.openConcurrency, payloadSize: CONNECT_PAYLOAD }, placement.loadCpu, 60_000),
+      )
+      const { at } = await reached
+      figures.connectRate = count / ((at - opened.startedAt) / 1000)
+      figures.connectGeneratorCpu = opened.generatorCpu
+      const ownRate = count / ((opened.doneAt - opened.startedAt) / 1000)
+      log(`${tag}: connect rate ${Math.round(figures.connectRate)} sessions/s (${count} sessions, ${config.openConcurrency} awaiting their first echo at a time; to the last first echo: ${Math.round(ownRate)}/s)`)
+    })
+
     // The throughput load goes on as the login storm's saturating load, so it starts once for both.
     const { storm } = config
-    let loadStartedAt: number | null = null
-    const startLoad = async (): Promise<void> => {
-      await gen.call('load-start', { port, shape: config.throughput.shape })
-      loadStartedAt = performance.now()
+    const background: { load: CgenEchoLoad | null; startedAt: number } = { load: null, startedAt: 0 }
+    const startLoad = async (): Promise<CgenEchoLoad> => {
+      const load = await startCgenEcho({ protocol: 'tcp', port }, config.throughput.shape, placement.loadCpu)
+      background.load = load
+      background.startedAt = performance.now()
+      return load
     }
 
     await phase('throughput', async () => {
-      await startLoad()
+      const load = await startLoad()
       // The window opens once the warm-up has run and the server holds nothing but this load: it
-      // drops the idle sessions meanwhile.
-      await onlyLoad(config.throughput.shape.connections, 'idle sessions')
-      const throughput = await busy('throughput', () => gen.call('load-measure', { window: config.throughput.window }))
+      // drops the connect rate's sessions meanwhile.
+      await onlyLoad(config.throughput.shape.connections, 'connect-rate sessions')
+      const throughput = await busy('throughput', () => load.measure(config.throughput.window))
       figures.throughput = throughput.framesPerSec
       figures.throughputGeneratorCpu = throughput.generatorCpu
     })
 
     await phase('login storm', async () => {
-      if (loadStartedAt === null || JSON.stringify(storm.saturate) !== JSON.stringify(config.throughput.shape)) {
-        if (loadStartedAt !== null) await gen.call('load-stop', {})
+      if (background.load === null || JSON.stringify(storm.saturate) !== JSON.stringify(config.throughput.shape)) {
+        await background.load?.stop()
+        background.load = null
         await startLoad()
       }
-      await sleep(storm.leadMs - (performance.now() - loadStartedAt!))
-      const overflows = listenOverflows()
-      const burst = await generators.storm().call('connect-burst', { port, count: storm.count, payloadSize: storm.payloadSize, timeoutMs: storm.timeoutMs }, storm.timeoutMs + 30_000)
-      const dropped = overflows === null ? null : (listenOverflows() ?? overflows) - overflows
-      const load = await gen.call('load-stop', {})
-      loadStartedAt = null
-      figures.stormP99 = burst.p99
-      figures.stormIncomplete = burst.incomplete
-      if (burst.incomplete > 0) problems.push(`login storm: ${burst.incomplete} of ${storm.count} got no echo in ${storm.timeoutMs} ms`)
-      log(
-        `${tag}: storm first echo p50 ${burst.p50.toFixed(1)} ms, p99 ${burst.p99.toFixed(1)} ms, max ${burst.max.toFixed(1)} ms; ` +
-          `listen-queue overflows ${dropped ?? 'unknown'}; saturating load ${Math.round(load.framesPerSec)} msg/s`,
-      )
+      const load = background.load!
+      background.load = null
+      try {
+        // The storm's generator, a process of its own on the same core, goes first.
+        load.yieldCore()
+        await sleep(storm.leadMs - (performance.now() - background.startedAt))
+        const overflows = listenOverflows()
+        const burst = await generators.storm().call('connect-burst', { port, count: storm.count, payloadSize: storm.payloadSize, timeoutMs: storm.timeoutMs }, storm.timeoutMs + 30_000)
+        const dropped = overflows === null ? null : (listenOverflows() ?? overflows) - overflows
+        const saturating = await load.stop()
+        figures.stormP99 = burst.p99
+        figures.stormIncomplete = burst.incomplete
+        if (burst.incomplete > 0) problems.push(`login storm: ${burst.incomplete} of ${storm.count} got no echo in ${storm.timeoutMs} ms`)
+        log(
+          `${tag}: storm first echo p50 ${burst.p50.toFixed(1)} ms, p99 ${burst.p99.toFixed(1)} ms, max ${burst.max.toFixed(1)} ms; ` +
+            `listen-queue overflows ${dropped ?? 'unknown'}; saturating load ${Math.round(saturating.framesPerSec)} msg/s`,
+        )
+      } finally {
+        load.kill()
+      }
       // The latency load opens while the server drops these sessions; its window waits for that.
     })
-    if (loadStartedAt !== null) await gen.call('load-stop', {}).catch(() => undefined)
+    // If the storm did not run, the throughput load is still going.
+    background.load?.kill()
 
     await phase('latency', async () => {
       const { connections, payloadSize, window } = config.latency
-      await gen.call('latency-start', { port, connections, payloadSize })
-      await onlyLoad(connections, 'login storm')
-      const latency = await busy('latency', () => gen.call('latency-measure', { window }))
-      figures.latencyGeneratorCpu = latency.generatorCpu
-      figures.latencyP50 = latency.p50
-      figures.latencyP99 = latency.p99
-      figures.latencyP999 = latency.p999
+      const latencyLoad = await startCgenLatency({ protocol: 'tcp', port }, connections, payloadSize, placement.loadCpu)
+      try {
+        await onlyLoad(connections, 'login storm')
+        const latency = await busy('latency', () => latencyLoad.measure(window))
+        figures.latencyGeneratorCpu = latency.generatorCpu
+        figures.latencyP50 = latency.p50
+        figures.latencyP99 = latency.p99
+        figures.latencyP999 = latency.p999
+      } finally {
+        latencyLoad.kill()
+      }
     })
 
     await phase('bulk', async () => {

@@ -107,6 +107,7 @@ static bool stopping;
 static bool ready;
 
 static uint64_t received;  /* data frames echoed, all connections */
+static uint64_t reads, writes;  /* read and send calls that moved bytes: frames per call show the batching */
 static uint64_t heartbeats;
 static int unexpected;     /* connections closed by the other side after opening */
 static char first_error[160];
@@ -118,7 +119,7 @@ static int64_t start_cpu_us;
 /* The measurement window: opens at win_open_ns, closes at win_close_ns (0: none asked for). */
 static int64_t win_open_ns, win_close_ns;
 static bool win_opened;
-static uint64_t win_received;
+static uint64_t win_received, win_reads, win_writes;
 static int64_t win_cpu_us, win_start_ns;
 static double *samples;
 static size_t nsamples, samples_cap;
@@ -301,6 +302,7 @@ static void conn_send(struct conn *c, const uint8_t *p, size_t len) {
     if (c->state == S_CLOSED) return;
     if (c->out_len == 0) {
         ssize_t w = send(c->fd, p, len, MSG_NOSIGNAL);
+        writes++;
         if (w == (ssize_t)len) return;
         if (w < 0) {
             if (errno != EAGAIN && errno != EINTR) return conn_lost(c, strerror(errno));
@@ -314,6 +316,7 @@ static void conn_send(struct conn *c, const uint8_t *p, size_t len) {
 
 static void flush_out(struct conn *c) {
     ssize_t w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+    writes++;
     if (w < 0) {
         if (errno != EAGAIN && errno != EINTR) conn_lost(c, strerror(errno));
         return;
@@ -565,6 +568,7 @@ static void on_readable(struct conn *c) {
         if (errno == EAGAIN || errno == EINTR) return;
         return conn_lost(c, strerror(errno));
     }
+    reads++;
     if (c->state == S_UPGRADING) return on_upgrade_bytes(c, rbuf, (size_t)n);
     uint32_t frames = 0, beats = 0;
     if (opt.proto == PROTO_TCP) {
@@ -601,8 +605,9 @@ static void close_window(int64_t t) {
     win_close_ns = 0;
     win_opened = false;
     if (opt.mode == MODE_ECHO) {
-        emit("{\"event\":\"measured\",\"framesPerSec\":%.1f,\"generatorCpu\":%.4f,\"closedByServer\":%d,\"firstError\":%s}",
-             (double)(received - win_received) * 1e9 / elapsed, cpu, unexpected, first);
+        emit("{\"event\":\"measured\",\"framesPerSec\":%.1f,\"generatorCpu\":%.4f,\"readsPerSec\":%.1f,\"writesPerSec\":%.1f,\"closedByServer\":%d,\"firstError\":%s}",
+             (double)(received - win_received) * 1e9 / elapsed, cpu, (double)(reads - win_reads) * 1e9 / elapsed,
+             (double)(writes - win_writes) * 1e9 / elapsed, unexpected, first);
         return;
     }
     qsort(samples, nsamples, sizeof *samples, compare_doubles);
@@ -672,6 +677,8 @@ static int on_timers(void) {
         win_opened = true;
         win_start_ns = t;
         win_received = received;
+        win_reads = reads;
+        win_writes = writes;
         win_cpu_us = cpu_us();
     }
     if (win_close_ns && win_opened && t >= win_close_ns) close_window(t);
