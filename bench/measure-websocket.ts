@@ -2,10 +2,13 @@ import { endChild, type Placement, spawnBenchChild } from './children.js'
 import type { WebSocketConfig } from './config.js'
 import { emptyWsFigures, type WsFigures, type WsRunResult, type WsServerKind } from './figures.js'
 import type { Generators } from './generators.js'
+import { cgenConnect, type CgenTarget, startCgenEcho, startCgenLatency } from './load/cgen.js'
 import type { ServerCalls, ServerStats, WsTarget } from './messages.js'
 import { RpcClient } from './rpc.js'
 
 const SETTLE_TIMEOUT_MS = 15_000
+/** Each connect-rate session's one request: the idle pool's (load/ws-loads.ts). */
+const CONNECT_PAYLOAD = 16
 
 /** Each WebSocket server's child script. */
 const SCRIPTS: Record<WsServerKind, string> = {
@@ -17,13 +20,17 @@ const SCRIPTS: Record<WsServerKind, string> = {
 type Log = (line: string) => void
 
 /**
- * One WebSocket run against one server: a fresh child pinned to the server's core, driven by the
- * bench's main generator on the other core. In order: a warm-up (as the TCP prelude's: sessions
- * opened and closed, then a GC: the idle-memory baseline); the connect rate, on the first sessions
- * of the idle pool, from the first connect to the last one's first echo; RSS per idle session with
- * the whole pool open, after a GC; then throughput and latency. Each load's window opens once the
- * server holds nothing but that load. Every load figure is stored with both sides' CPU share over
- * it. A failing phase is recorded and the next one still runs.
+ * One WebSocket run against one server: a fresh child pinned to the server's core, driven from
+ * the other core. In order: a warm-up (as the TCP prelude's: sessions opened and closed, then a
+ * GC: the idle-memory baseline); RSS per idle session with the whole pool open, after a GC; the
+ * connect rate on the emptied server, from the first connect to the last session's first echo;
+ * then throughput and latency. Each load's window opens once the server holds nothing but that
+ * load. Every load figure is stored with both sides' CPU share over it. A failing phase is
+ * recorded and the next one still runs.
+ *
+ * The loads of zerostate and the ceiling (connect rate, throughput, latency) come from the
+ * compiled generator (load/cgen.ts), Colyseus' from the Node generator through its SDK; the idle
+ * pools from the Node generator for all three.
  */
 export async function measureWebSocketServer(
   server: WsServerKind,
@@ -77,8 +84,9 @@ export async function measureWebSocketServer(
   try {
     const { port } = await srv.call('listen', {}, 30_000)
     const target: WsTarget = { client: server === 'colyseus' ? 'colyseus' : 'zero', port }
+    /** zerostate and the ceiling speak zero frames: the compiled generator drives their loads. */
+    const compiled: CgenTarget | null = target.client === 'zero' ? { protocol: 'ws', port } : null
     const { concurrency, idle, connect } = { concurrency: config.openConcurrency, idle: config.idleSessions, connect: config.connectSessions }
-    if (connect > idle) throw new Error(`config: webSocket.connectSessions (${connect}) above webSocket.idleSessions (${idle})`)
 
     let base: ServerStats | null = null
     await phase('warm-up', async () => {
@@ -88,53 +96,70 @@ export async function measureWebSocketServer(
       base = await srv.call('stats', { gc: true })
     })
 
-    await phase('connect rate, idle memory', async () => {
+    await phase('idle memory', async () => {
       if (!base) throw new Error('no baseline: the warm-up failed')
       try {
-        const opened = await timed(() => gen.call('ws-idle-open', { target, count: connect, concurrency, timeoutMs: 60_000 }, 70_000))
-        figures.connectRate = connect / ((opened.doneAt - opened.startedAt) / 1000)
-        figures.connectGeneratorCpu = opened.generatorCpu
-        figures.connectServerCpu = opened.serverCpu
-        log(`${tag}: connect rate ${Math.round(figures.connectRate)} sessions/s (${connect}, connect to first echo); ${cpuLine(opened.generatorCpu, opened.serverCpu)}`)
-
-        await gen.call('ws-idle-open', { target, count: idle - connect, concurrency, timeoutMs: 120_000 }, 130_000)
-        await settle(idle, 'connect')
+        await gen.call('ws-idle-open', { target, count: idle, concurrency, timeoutMs: 120_000 }, 130_000)
+        await settle(idle, 'warm-up')
         const loaded = await srv.call('stats', { gc: true })
         figures.bytesPerIdleSession = (loaded.rss - base.rss) / idle
         const { closedByServer } = await gen.call('ws-idle-stats', {})
         if (closedByServer > 0) problems.push(`idle memory: the server closed ${closedByServer} idle sessions`)
         log(`${tag}: ${idle} idle sessions: RSS ${mb(base.rss)} -> ${mb(loaded.rss)}, heap ${mb(base.heapUsed)} -> ${mb(loaded.heapUsed)}`)
       } finally {
-        // The server drops them while the throughput load starts (its window waits for that).
         await gen.call('ws-idle-close', {})
       }
     })
 
+    await phase('connect rate', async () => {
+      await settle(0, 'idle sessions')
+      const opened = await timed(async () => {
+        if (compiled) return cgenConnect(compiled, { count: connect, concurrency, payloadSize: CONNECT_PAYLOAD }, placement.loadCpu, 60_000)
+        try {
+          return await gen.call('ws-idle-open', { target, count: connect, concurrency, timeoutMs: 60_000 }, 70_000)
+        } finally {
+          await gen.call('ws-idle-close', {})
+        }
+      })
+      figures.connectRate = connect / ((opened.doneAt - opened.startedAt) / 1000)
+      figures.connectGeneratorCpu = opened.generatorCpu
+      figures.connectServerCpu = opened.serverCpu
+      log(`${tag}: connect rate ${Math.round(figures.connectRate)} sessions/s (${connect}, connect to first echo); ${cpuLine(opened.generatorCpu, opened.serverCpu)}`)
+      // The server drops them while the throughput load starts (its window waits for that).
+    })
+
     await phase('throughput', async () => {
       const { shape, window } = config.throughput
-      await gen.call('ws-load-start', { target, shape }, 60_000)
+      const load = compiled ? await startCgenEcho(compiled, shape, placement.loadCpu, 60_000) : null
+      if (!load) await gen.call('ws-load-start', { target, shape }, 60_000)
       try {
-        await settle(shape.connections, 'idle sessions')
-        const measured = await timed(() => gen.call('ws-load-measure', { window }))
+        await settle(shape.connections, 'connect-rate sessions')
+        const measured = await timed(() => (load ? load.measure(window) : gen.call('ws-load-measure', { window })))
         figures.throughput = measured.framesPerSec
         figures.throughputGeneratorCpu = measured.generatorCpu
         figures.throughputServerCpu = measured.serverCpu
         log(`${tag}: throughput ${Math.round(measured.framesPerSec)} msg/s; ${cpuLine(measured.generatorCpu, measured.serverCpu)}`)
       } finally {
-        await gen.call('ws-load-stop', {})
+        if (load) await load.stop().finally(() => load.kill())
+        else await gen.call('ws-load-stop', {})
       }
     })
 
     await phase('latency', async () => {
       const { connections, payloadSize, window } = config.latency
-      await gen.call('ws-latency-start', { target, connections, payloadSize }, 60_000)
-      await settle(connections, 'throughput load')
-      const latency = await timed(() => gen.call('ws-latency-measure', { window }))
-      figures.latencyP50 = latency.p50
-      figures.latencyP99 = latency.p99
-      figures.latencyGeneratorCpu = latency.generatorCpu
-      figures.latencyServerCpu = latency.serverCpu
-      log(`${tag}: latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms (${latency.count} round trips); ${cpuLine(latency.generatorCpu, latency.serverCpu)}`)
+      const load = compiled ? await startCgenLatency(compiled, connections, payloadSize, placement.loadCpu) : null
+      if (!load) await gen.call('ws-latency-start', { target, connections, payloadSize }, 60_000)
+      try {
+        await settle(connections, 'throughput load')
+        const latency = await timed(() => (load ? load.measure(window) : gen.call('ws-latency-measure', { window })))
+        figures.latencyP50 = latency.p50
+        figures.latencyP99 = latency.p99
+        figures.latencyGeneratorCpu = latency.generatorCpu
+        figures.latencyServerCpu = latency.serverCpu
+        log(`${tag}: latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms (${latency.count} round trips); ${cpuLine(latency.generatorCpu, latency.serverCpu)}`)
+      } finally {
+        load?.kill()
+      }
     })
 
     if (serverGone()) throw new Error(`${server} exited during the run (code ${child.exitCode ?? child.signalCode})`)
