@@ -12,10 +12,9 @@ import type { Message } from '../src/protocol/message.js'
 import type { RoomInfo } from '../src/rooms/room.js'
 import { ROOM_CONTROL_IDS } from '../src/rooms/roomControl.js'
 import { type CliProcess, spawnCli } from '../stress/child.js'
-import { NATS } from './helpers/clusterNodes.js'
+import { ClusterNodes, NATS } from './helpers/clusterNodes.js'
 
-const BUCKETS = ['nodes', 'sessions', 'rooms', 'snapshots']
-const names: string[] = []
+const clusters = new ClusterNodes()
 const children: CliProcess[] = []
 const clients: Client[] = []
 
@@ -24,17 +23,12 @@ afterEach(() => {
   for (const child of children.splice(0)) child.child.kill('SIGKILL')
 })
 
-afterAll(async () => {
-  const nc = await connectNats({ servers: NATS })
-  const kvm = new Kvm(nc)
-  for (const name of names) for (const bucket of BUCKETS) await kvm.open(`${name}-${bucket}`).then((kv) => kv.destroy()).catch(() => {})
-  await nc.close()
-})
+afterAll(() => clusters.destroy())
 
 /** Three processes of `script`, nodes a, b and c of a new cluster; their ports. */
 async function nodeProcesses(script: string, env: Record<string, string>): Promise<{ name: string; nodes: CliProcess[]; ports: number[] }> {
   const name = `test-${randomBytes(4).toString('hex')}`
-  names.push(name)
+  clusters.names.push(name)
   const nodes = ['a', 'b', 'c'].map((node) => spawnCli([], undefined, [], { script, env: { NATS_URL: NATS, CLUSTER_NAME: name, NODE: node, PORT: '0', ...env }, stream: 'stdout' }))
   children.push(...nodes)
   const ports = await Promise.all(nodes.map(async (child, i) => Number((await child.waitForLine(new RegExp(`^node ${'abc'[i]} on (\\d+)$`), 30_000))[1])))
