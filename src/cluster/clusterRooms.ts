@@ -343,8 +343,8 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
       if (space < 0 || body.length < 4) return
       const player = head.slice(0, space)
       const roomId = head.slice(space + 1)
-      // Copied: the room hears it in a later turn, and the batch's buffer is NATS's.
-      const message = { id: body.readInt32BE(0), data: Uint8Array.prototype.slice.call(body, 4) }
+      // The batch is this node's copy (NatsCluster), so the room may hear a view of it in a later turn.
+      const message = { id: body.readInt32BE(0), data: body.subarray(4) }
       this.host.schedule(() => this.host.registry().local(roomId)?.message(player, message))
       return
     }

@@ -60,6 +60,8 @@ export class NatsCluster implements ClusterLink {
   readonly actor: Actor<ClusterNodeMachine>
   /** No reaping before this time: back from a partition, the others' heartbeats in memory are old. */
   private reapAfter = 0
+  /** The chart's `clustered` state, kept by a subscription: every cross-node frame asks, and a field costs less than `matches`. */
+  private clustered = true
 
   private constructor(
     readonly node: string,
@@ -75,6 +77,9 @@ export class NatsCluster implements ClusterLink {
   ) {
     this.outbox = new NodeOutbox(node, (target, data) => nc.publish(`${prefix}.node.${target}`, data))
     this.actor = createActor(clusterNodeMachine, { id: `cluster:${node}`, inspect })
+    this.actor.subscribe((snapshot) => {
+      this.clustered = snapshot.matches('clustered')
+    })
     this.actor.start()
   }
 
@@ -87,7 +92,14 @@ export class NatsCluster implements ClusterLink {
     let nc: NatsConnection
     try {
       // Reconnecting at least every heartbeat (NATS's default wait is 2 s): a node back sooner is taken for dead less often.
-      nc = await connect({ servers: options.nats, name: `zerostate ${name} ${node}`, maxReconnectAttempts: -1, reconnectTimeWait: Math.min(2_000, heartbeat) })
+      // No async traces: otherwise every request (each session's directory write is one) captures a stack it rarely needs.
+      nc = await connect({
+        servers: options.nats,
+        name: `zerostate ${name} ${node}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: Math.min(2_000, heartbeat),
+        noAsyncTraces: true,
+      })
     } catch (error) {
       throw new ListenError(`cannot reach NATS at ${String(options.nats)}: ${(error as Error).message}`)
     }
@@ -113,7 +125,8 @@ export class NatsCluster implements ClusterLink {
     this.subscriptions.push(
       nc.subscribe(`${prefix}.node.${this.node}`, {
         callback: (error, message) => {
-          if (error === null) readRecords(message.data, this.received)
+          // One copy of the whole batch (its buffer is NATS's): the records' bodies are views of it that sessions and rooms may keep.
+          if (error === null) readRecords(Buffer.from(message.data), this.received)
         },
       }),
       nc.subscribe(`${prefix}.broadcast.*`, {
@@ -150,8 +163,7 @@ export class NatsCluster implements ClusterLink {
   }
 
   private readonly received = (from: string, kind: RecordKind, head: string, body: Buffer): void => {
-    // Copied: the session keeps the frame until it is written, and the batch's buffer is NATS's.
-    if (kind === RECORD.UNICAST) this.host.deliver(head, Buffer.from(body))
+    if (kind === RECORD.UNICAST) this.host.deliver(head, body)
     else this.onRecord?.(from, kind, head, body)
   }
 
@@ -170,7 +182,7 @@ export class NatsCluster implements ClusterLink {
 
   /** NATS is unreachable (the client is reconnecting), or the node has left: cross-node sends fail at once. */
   private get down(): boolean {
-    return !this.actor.getSnapshot().matches('clustered')
+    return !this.clustered
   }
 
   /** The chart's state: clustered, partitioned, leaving or left. */
