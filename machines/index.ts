@@ -6,7 +6,7 @@ export type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionMac
 export { gameLogicMachine } from './gameLogic.js'
 export type { GameLogicEvent, GameLogicMachine } from './gameLogic.js'
 export { supervisorMachine } from './supervisor.js'
-export type { SessionRef, SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorMachine } from './supervisor.js'
+export type { SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorMachine } from './supervisor.js'
 export { broadcast, kick, sendTo } from './room.js'
 export type { LeaveReason, PlayerId, RoomEmitted, RoomEvent, RoomInput } from './room.js'
 export { seatMachine } from './seat.js'

@@ -10,18 +10,16 @@ export type ConnectionSettings = Omit<ConnectionInput, 'sessionId'>
 /**
  * The parent of a server's connection actors, a child of its supervisor (`registry` in the
  * inspector): its snapshot is the number of connections alive, counted up by the server on accept
- * (`connection.opened`) and down as each connection actor ends (XState tells a parent of its
- * children's ends). Being its children puts the connections in the supervisor's actor system
- * rather than one system each, which cost about 1.8 KB of every session; and its logic is a
- * counter, so a connection costs it an addition, not a statechart transition.
+ * (`connection.opened`, which carries the session) and down as each connection actor ends (XState
+ * tells a parent of its children's ends). Being its children puts the connections in the
+ * supervisor's actor system rather than one system each, which cost about 1.8 KB of every session;
+ * and its logic is a counter, so a connection costs it an addition, not a statechart transition.
  */
 export const connectionRegistry = fromTransition(
   (alive: number, event: EventObject) =>
     event.type === 'connection.opened' ? alive + 1 : event.type.startsWith('xstate.done.actor.') || event.type.startsWith('xstate.error.actor.') ? alive - 1 : alive,
   0,
 )
-
-export const CONNECTION_OPENED: EventObject = { type: 'connection.opened' }
 
 /**
  * Creates the connection actors of one server, as children of its registry actor.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { type Actor, type AnyActorRef, createActor, fromPromise } from 'xstate'
 import { type ConnectionMachine, connectionMachine, type VerifyInput } from '../machines/connection.js'
 import { type SupervisorMachine, supervisorMachine } from '../machines/supervisor.js'
-import { CONNECTION_OPENED, ConnectionFactory, connectionRegistry } from './connectionFactory.js'
+import { ConnectionFactory, connectionRegistry } from './connectionFactory.js'
 import { ListenError } from './errors.js'
 import { type ConnectHandler, type DisconnectHandler, type ErrorHandler, GameLoop, type MessageHandler } from './gameLoop.js'
 import { HeartbeatSweep } from './heartbeatSweep.js'
@@ -99,6 +99,7 @@ const MAX_SNAPSHOT_BYTES = 256 * 1024
 
 /** Both machines name a server stop the same way, so one event object serves both. */
 const STOP = { type: 'server.stop' } as const
+const REGISTRY_EMPTY = { type: 'registry.empty' } as const
 
 class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   readonly options: ResolvedOptions
@@ -119,6 +120,8 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   readonly node: string
   private dirty: ServerSession[] = []
   private stopping: Promise<void> | null = null
+  /** The supervisor has closed every session (`closing`): the registry's emptying is news to it. */
+  private closingAll = false
   private listenersClosed: Promise<void> = Promise.resolve()
   /** Settles once a pending listen() has bound or failed. */
   private bound: Promise<void> = Promise.resolve()
@@ -403,10 +406,12 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
     this.forget(session)
   }
 
-  /** The session leaves the registry (through the supervisor) and the wait for the game. */
+  /** The session leaves the registry and the wait for the game; the last one a stop closes lets the stop go on. */
   private forget(session: ServerSession): void {
     this.waitingForGame.delete(session)
-    this.supervisor.send({ type: 'session.closed', session })
+    this.registry.delete(session.id)
+    this.cluster?.closed(session.id)
+    if (this.closingAll && this.registry.size === 0) this.supervisor.send(REGISTRY_EMPTY)
   }
 
   /** Sessions that stopped reading because the game-logic queue was full. */
@@ -430,8 +435,10 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   /** A listener's connection: it becomes a session. */
   arrive(open: (sink: TransportSink) => Transport): void {
     const session = new ServerSession(this, open)
-    this.connectionRegistry.send(CONNECTION_OPENED)
-    this.supervisor.send({ type: 'session.opened', session })
+    this.registry.set(session.id, session)
+    this.cluster?.opened(session.id)
+    // The event carries the session so that an inspector's log says where it came from (src/inspect/timeline.ts).
+    this.connectionRegistry.send({ type: 'connection.opened', session })
     if (session.announced) this.game.connect(session)
     session.actor.start()
   }
@@ -469,14 +476,6 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   private provideSupervisor(): SupervisorMachine {
     return supervisorMachine.provide({
       actions: {
-        register: (_, { session }) => {
-          this.registry.set(session.id, session as ServerSession)
-          this.cluster?.opened(session.id)
-        },
-        unregister: (_, { session }) => {
-          this.registry.delete(session.id)
-          this.cluster?.closed(session.id)
-        },
         stopAccepting: () => {
           // Resolves once every accepted connection has closed, which stop() waits for. A listen()
           // still binding is let finish first, so the ports it takes are released too.
@@ -485,7 +484,10 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
           })
         },
         closeAll: () => {
+          this.closingAll = true
           for (const session of this.registry.values()) if (session.closeReason === null) session.actor.send(STOP)
+          // Sent from the chart's own action, the event waits its turn: the chart is in `closing` first.
+          if (this.registry.size === 0) this.supervisor.send(REGISTRY_EMPTY)
         },
       },
       actors: {

@@ -33,7 +33,7 @@ export function formatTimeline(jsonl: string): string {
   for (const text of jsonl.split('\n')) {
     if (text.trim() === '') continue
     const record = JSON.parse(text) as InspectionRecord
-    if (record.actor === 'supervisor' && record.kind === 'event' && record.event?.type === 'session.opened') {
+    if (record.actor === 'registry' && record.kind === 'event' && record.event?.type === 'connection.opened') {
       const session = record.event.session as { id?: string; transport?: string; remoteAddress?: string } | undefined
       if (session?.id && session.remoteAddress) sessionInfo.set(`${record.node ?? ''}/${session.id}`, [session.transport, session.remoteAddress].filter(Boolean).join(' '))
     }

@@ -2,18 +2,18 @@ import { describe, expect, it } from 'vitest'
 import { createActor, fromPromise, SimulatedClock } from 'xstate'
 import { supervisorMachine } from '../../machines/supervisor.js'
 
+/** The supervisor with a server's part played by hand: a registry of sessions that `closeAll` empties. */
 function start(drain: () => Promise<void> = async () => {}) {
   const clock = new SimulatedClock()
-  const registry = new Map<string, { id: string }>()
+  const registry = new Set<string>()
   const calls: string[] = []
   const logic = supervisorMachine.provide({
     actions: {
-      register: (_, { session }) => void registry.set(session.id, session),
-      unregister: (_, { session }) => void registry.delete(session.id),
       stopAccepting: () => void calls.push('stopAccepting'),
       closeAll: () => {
         calls.push('closeAll')
-        for (const session of [...registry.values()]) actor.send({ type: 'session.closed', session })
+        registry.clear()
+        actor.send({ type: 'registry.empty' })
       },
     },
     actors: { drainGameLogic: fromPromise(drain) },
@@ -26,17 +26,19 @@ function start(drain: () => Promise<void> = async () => {}) {
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('supervisor machine', () => {
-  it('listens, registers and unregisters sessions', () => {
-    const { actor, registry } = start()
+  it('listens', () => {
+    const { actor } = start()
     actor.send({ type: 'server.listen' })
     actor.send({ type: 'server.listening' })
     expect(actor.getSnapshot().value).toBe('listening')
-    actor.send({ type: 'session.opened', session: { id: 'a' } })
-    actor.send({ type: 'session.opened', session: { id: 'b' } })
-    expect(registry.size).toBe(2)
-    expect(actor.getSnapshot().context.sessions).toBe(2)
-    actor.send({ type: 'session.closed', session: { id: 'a' } })
-    expect([...registry.keys()]).toEqual(['b'])
+  })
+
+  it('hears that the registry is empty only while it closes the sessions', () => {
+    const { actor } = start()
+    actor.send({ type: 'server.listen' })
+    actor.send({ type: 'server.listening' })
+    actor.send({ type: 'registry.empty' })
+    expect(actor.getSnapshot().value).toBe('listening')
   })
 
   it('goes back to idle when listening fails', () => {
@@ -50,7 +52,7 @@ describe('supervisor machine', () => {
     const { actor, registry, calls } = start()
     actor.send({ type: 'server.listen' })
     actor.send({ type: 'server.listening' })
-    actor.send({ type: 'session.opened', session: { id: 'a' } })
+    registry.add('a')
     actor.send({ type: 'server.stop' })
     expect(actor.getSnapshot().value).toBe('draining')
     await tick()

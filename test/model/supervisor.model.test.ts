@@ -1,8 +1,8 @@
 /**
- * Model-based tests of the supervisor statechart (the server's own life: listen, sessions, a graceful
- * stop in three steps). Paths from @xstate/graph run on the pure machine with a SimulatedClock, and
- * over TCP on a real server where each event has its real cause: listen() (on a taken port to fail),
- * a peer connecting or closing, stop(), a handler holding the game logic past `drainTimeout`.
+ * Model-based tests of the supervisor statechart (the server's own life: listen, a graceful stop in
+ * three steps). Paths from @xstate/graph run on the pure machine with a SimulatedClock, and over TCP
+ * on a real server where each event has its real cause: listen() (on a taken port to fail), stop(),
+ * the stop closing a peer's session, a handler holding the game logic past `drainTimeout`.
  */
 import { createServer as createNetServer, type Server as NetServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
@@ -19,7 +19,7 @@ import { figuresOf } from './coverageFigures.js'
 import { expectCoverage } from './expectCoverage.js'
 import { expectState } from './expectState.js'
 import { advanceTo, describeEvent, describePath, parseAfter, parseInvoke } from './paths.js'
-import { DRAIN_TIMEOUT, INPUT, type Path, type Plan, purePaths, sessionsOf, tcpPaths as stageTcpPaths, valueOf, WALK_DEPTH } from './supervisorPaths.js'
+import { DRAIN_TIMEOUT, INPUT, type Path, type Plan, purePaths, tcpPaths as stageTcpPaths, valueOf, WALK_DEPTH } from './supervisorPaths.js'
 import { exemptKeys } from './tcpExemptions.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -36,8 +36,6 @@ async function replayPure(path: Path): Promise<void> {
   const calls: string[] = []
   const logic = supervisorMachine.provide({
     actions: {
-      register: () => void calls.push('register'),
-      unregister: () => void calls.push('unregister'),
       stopAccepting: () => void calls.push('stopAccepting'),
       closeAll: () => void calls.push('closeAll'),
     },
@@ -72,8 +70,6 @@ async function replayPure(path: Path): Promise<void> {
     expectState(actor.getSnapshot(), steps[i]!.state, () => where(i))
     const from = valueOf(steps[i - 1]!.state)
     const to = valueOf(steps[i]!.state)
-    if (event.type === 'session.opened') expected.push('register')
-    if (event.type === 'session.closed') expected.push('unregister')
     if (to === 'draining' && from !== 'draining') expected.push('stopAccepting')
     if (from === 'draining' && to !== 'draining') expected.push('closeAll')
   }
@@ -168,16 +164,17 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
         return
       }
       case 'server.listening':
+        await listening
+        if (plan.peer) {
+          peers.push(await RawPeer.open(port))
+          await waitFor(() => server.connectionCount === 1, { message: () => 'the peer has a session' })
+        }
+        return
       case 'server.failed':
         await listening
         return
-      case 'session.opened':
-        peers.push(await RawPeer.open(port))
-        return
-      case 'session.closed':
-        // The stop closes every session itself; before that, the peer leaves.
-        if (from !== 'closing') peers.at(-1)!.end()
-        return
+      case 'registry.empty':
+        return // the stop closed the peer's session (or found none open)
       case 'server.stop':
         if (plan.holdMessage) {
           await peers.at(-1)!.write(frame(1, 'hold'))
@@ -203,17 +200,15 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
       await waitFor(() => transitions().length > i, { message: () => `the supervisor never took ${where(i)}` })
       const record = transitions()[i]!
       expect(record.event.type, where(i)).toBe(steps[i]!.event.type)
-      expect({ value: record.snapshot.value, sessions: sessionsOf(record.snapshot) }, where(i)).toEqual({
-        value: steps[i]!.state.value,
-        sessions: sessionsOf(steps[i]!.state),
-      })
+      expect(record.snapshot.value, where(i)).toEqual(steps[i]!.state.value)
     }
     // The server stays where the path ends, and took no other transition.
     for (let n = 0; n < 5; n++) await nextIO()
     const final = valueOf(path.state)
     expect(server.state, 'server.state').toBe(final)
     expect(transitions().length, `extra transitions of the supervisor:\n${showLog(records())}`).toBe(steps.length)
-    expect(server.connectionCount, 'the registry holds what the machine counts').toBe(sessionsOf(path.state))
+    const open = peers.length > 0 && !['closing', 'settling', 'stopped'].includes(final) ? 1 : 0
+    expect(server.connectionCount, 'the registry holds the peer until the stop closes it').toBe(open)
     if (final === 'stopped') {
       await stopping
       // Stopped means stopped: nothing listens any more.
@@ -231,10 +226,8 @@ async function replayTcp({ path, plan }: { path: Path; plan: Plan }): Promise<vo
       }
       // Every session is told why it ended, once the game logic is free again.
       openGate()
-      const opened = steps.filter((step) => step.event.type === 'session.opened').length
-      await waitFor(() => disconnects.length === opened, { message: () => `${opened} onDisconnect calls, got ${disconnects.length}` })
-      const closedByPeer = steps.filter((step, i) => step.event.type === 'session.closed' && valueOf(steps[i - 1]!.state) !== 'closing').length
-      expect(disconnects.sort()).toEqual([...Array<CloseReason>(closedByPeer).fill('client-closed'), ...Array<CloseReason>(opened - closedByPeer).fill('server-stopping')])
+      await waitFor(() => disconnects.length === peers.length, { message: () => `${peers.length} onDisconnect calls, got ${disconnects.length}` })
+      expect(disconnects).toEqual(Array<CloseReason>(peers.length).fill('server-stopping'))
       await waitFor(() => peers.every((peer) => peer.closed), { message: () => 'every peer sees its connection closed' })
     }
     tcpPathsRun++

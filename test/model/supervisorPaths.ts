@@ -13,23 +13,14 @@ export type Path = ModelPath<Machine>
 
 export const DRAIN_TIMEOUT = 500
 export const INPUT: SupervisorInput = { drainTimeout: DRAIN_TIMEOUT }
-const peerRef = { id: 'peer' }
 
 export const valueOf = (snapshot: AnyMachineSnapshot): ServerState => snapshot.value as ServerState
-export const sessionsOf = (snapshot: AnyMachineSnapshot): number => (snapshot.context as { sessions: number }).sessions
 
-/**
- * The environment: sessions are accepted only while listening (src/server.ts destroys other
- * sockets), one at a time is enough, and only an open session can close.
- */
+/** The environment: the server tells the registry's emptying only while the chart closes the sessions. */
 export const MODEL: ModelOptions<Machine> = {
   input: INPUT,
-  events: modelEvents(supervisorMachine, { 'session.opened': [{ session: peerRef }], 'session.closed': [{ session: peerRef }] }),
-  allow: (snapshot, event) => {
-    if (event.type === 'session.opened') return snapshot.value === 'listening' && snapshot.context.sessions === 0
-    if (event.type === 'session.closed') return snapshot.context.sessions > 0
-    return true
-  },
+  events: modelEvents(supervisorMachine),
+  allow: (snapshot, event) => event.type !== 'registry.empty' || snapshot.value === 'closing',
 }
 
 /** Walks of up to this many events join the pure runs' paths. */
@@ -41,11 +32,15 @@ export function purePaths(): Path[] {
 }
 
 /**
- * How a path is staged on a real server, or why it cannot be. The game logic is held by a message
- * handler that waits on a gate (or by onDisconnect handlers of sessions the stop closes); the
- * gate opens at the step where the path lets the drain finish.
+ * How a path is staged on a real server, or why it cannot be. A path that listens has a peer
+ * connect once the server listens, which a stop from `listening` closes (the cause of
+ * `registry.empty`; with no session the server says it at once). The game logic is held by the
+ * peer's message to a handler that waits on a gate (or by the onDisconnect handler of the session
+ * the stop closes); the gate opens at the step where the path lets the drain finish.
  */
 export interface Plan {
+  /** A peer connects at `server.listening`. */
+  peer: boolean
   holdMessage: boolean
   holdStopDisconnects: boolean
   /** Steps whose cause is opening the gate. */
@@ -54,7 +49,7 @@ export interface Plan {
 
 export function plan(path: Path): Plan | string {
   const steps = path.steps
-  const result: Plan = { holdMessage: false, holdStopDisconnects: false, release: new Set() }
+  const result: Plan = { peer: steps.some((step) => step.event.type === 'server.listening'), holdMessage: false, holdStopDisconnects: false, release: new Set() }
   for (let i = 1; i < steps.length; i++) {
     if (parseInvoke(steps[i]!.event.type)?.kind === 'error') return 'the drain never fails: GameLoop.whenIdle() only resolves'
   }
@@ -69,22 +64,22 @@ export function plan(path: Path): Plan | string {
     return undefined
   }
   const byDone = (i: number | undefined) => i !== undefined && parseInvoke(steps[i]!.event.type)?.kind === 'done'
+  // A session is open only once the server listens: a stop while it binds has none to hold the game with.
+  const session = valueOf(steps[stop - 1]!.state) === 'listening'
   // Draining lasts only while the game is busy: unless the path lets it drain at once, hold it.
   const drainingExit = exitOf('draining')
-  if (!byDone(drainingExit) || steps.some((step, i) => i > stop && valueOf(steps[i - 1]!.state) === 'draining' && step.event.type === 'session.closed')) {
-    if (sessionsOf(steps[stop - 1]!.state) === 0) return 'holding the game in draining needs an open session to send a message'
+  if (!byDone(drainingExit)) {
+    if (!session) return 'holding the game in draining needs an open session to send a message'
     result.holdMessage = true
-    if (byDone(drainingExit)) result.release.add(drainingExit!)
   }
   if (drainingExit === undefined) return result
   const settlingExit = exitOf('settling')
-  const gateHeld = result.holdMessage && result.release.size === 0
-  if (!byDone(settlingExit) && !gateHeld) {
-    // Settling lasts only while the disconnect handlers of the sessions the stop closed run.
-    if (sessionsOf(steps[drainingExit]!.state) === 0) return 'holding the game in settling needs a session the stop closes'
+  if (!byDone(settlingExit) && !result.holdMessage) {
+    // Settling lasts only while the disconnect handler of the session the stop closed runs.
+    if (!session) return 'holding the game in settling needs a session the stop closes'
     result.holdStopDisconnects = true
   }
-  if (byDone(settlingExit) && (gateHeld || result.holdStopDisconnects)) result.release.add(settlingExit!)
+  if (byDone(settlingExit) && (result.holdMessage || result.holdStopDisconnects)) result.release.add(settlingExit!)
   return result
 }
 
@@ -105,7 +100,6 @@ export function tcpPaths(): TcpPaths {
     if (typeof result === 'string') notStaged.set(result, (notStaged.get(result) ?? 0) + 1)
     else staged.set(path, result)
   }
-  const view = (snapshot: AnyMachineSnapshot) => [snapshot.value, sessionsOf(snapshot)]
-  for (const path of coverEdges([...staged.keys()], view)) paths.push({ path, plan: staged.get(path)! })
+  for (const path of coverEdges([...staged.keys()], (snapshot) => snapshot.value)) paths.push({ path, plan: staged.get(path)! })
   return { paths, notStaged }
 }
