@@ -3,7 +3,8 @@
  * local presence and driver, ws pings every 3 s) with one echo room, the way a user who picked
  * Colyseus instead of zerostate would write it: each byte message a client sends with
  * `room.sendBytes` is sent back to that client with `client.sendBytes`. Started by
- * bench/measure-websocket.ts; driven through Colyseus' own SDK (bench/load/ws-peers.ts).
+ * bench/measure-websocket.ts; its timed loads come from the compiled generator over Colyseus'
+ * protocol (bench/cgen/zload.c, proto colyseus), its idle pool from Colyseus' SDK (bench/load/ws-peers.ts).
  */
 import { type Client, Room, Server } from '@colyseus/core'
 import { WebSocketTransport } from '@colyseus/ws-transport'

@@ -6,9 +6,10 @@
  *
  * The loads a Node process could not drive without saturating its core (throughput, latency and
  * connect rate against zerostate and the ceilings) come from the compiled generator instead
- * (load/cgen.ts); this one keeps the idle pools, the login storm's burst, bulk and every Colyseus
- * load. `latency-start` and `ws-load-start`/`ws-latency-start` with a zero target are no longer
- * called by the bench and stay for comparing the two generators by hand.
+ * (load/cgen.ts), Colyseus' too (over its protocol); this one keeps the idle pools (Colyseus'
+ * through its SDK), the login storm's burst and bulk. `latency-start` and
+ * `ws-load-start`/`ws-latency-start` are no longer called by the bench and stay for comparing the
+ * generators by hand (with a Colyseus target: the SDK against the compiled generator).
  */
 import { epochNow } from './clock.js'
 import { EchoLoad } from './load/echo-load.js'

@@ -28,9 +28,12 @@ type Log = (line: string) => void
  * load. Every load figure is stored with both sides' CPU share over it. A failing phase is
  * recorded and the next one still runs.
  *
- * The loads of zerostate and the ceiling (connect rate, throughput, latency) come from the
- * compiled generator (load/cgen.ts), Colyseus' from the Node generator through its SDK; the idle
- * pools from the Node generator for all three.
+ * The timed loads (connect rate, throughput, latency) come from the compiled generator
+ * (load/cgen.ts) for all three servers: zero frames over WebSocket for zerostate and the ceiling,
+ * Colyseus' own protocol for Colyseus (through its SDK, the Node generator saturated its core
+ * below what Colyseus echoes). The warm-up and the idle pool stay with the Node generator (raw
+ * `ws` clients; Colyseus' SDK): they measure memory, which no generator's speed enters, and the
+ * SDK is Colyseus' client as a game runs it.
  */
 export async function measureWebSocketServer(
   server: WsServerKind,
@@ -84,8 +87,8 @@ export async function measureWebSocketServer(
   try {
     const { port } = await srv.call('listen', {}, 30_000)
     const target: WsTarget = { client: server === 'colyseus' ? 'colyseus' : 'zero', port }
-    /** zerostate and the ceiling speak zero frames: the compiled generator drives their loads. */
-    const compiled: CgenTarget | null = target.client === 'zero' ? { protocol: 'ws', port } : null
+    /** The compiled generator's side of the same target: zero frames over WebSocket, or Colyseus' protocol. */
+    const compiled: CgenTarget = { protocol: target.client === 'zero' ? 'ws' : 'colyseus', port }
     const { concurrency, idle, connect } = { concurrency: config.openConcurrency, idle: config.idleSessions, connect: config.connectSessions }
 
     let base: ServerStats | null = null
@@ -113,14 +116,7 @@ export async function measureWebSocketServer(
 
     await phase('connect rate', async () => {
       await settle(0, 'idle sessions')
-      const opened = await timed(async () => {
-        if (compiled) return cgenConnect(compiled, { count: connect, concurrency, payloadSize: CONNECT_PAYLOAD }, placement.loadCpu, 60_000)
-        try {
-          return await gen.call('ws-idle-open', { target, count: connect, concurrency, timeoutMs: 60_000 }, 70_000)
-        } finally {
-          await gen.call('ws-idle-close', {})
-        }
-      })
+      const opened = await timed(() => cgenConnect(compiled, { count: connect, concurrency, payloadSize: CONNECT_PAYLOAD }, placement.loadCpu, 60_000))
       figures.connectRate = connect / ((opened.doneAt - opened.startedAt) / 1000)
       figures.connectGeneratorCpu = opened.generatorCpu
       figures.connectServerCpu = opened.serverCpu
@@ -130,35 +126,32 @@ export async function measureWebSocketServer(
 
     await phase('throughput', async () => {
       const { shape, window } = config.throughput
-      const load = compiled ? await startCgenEcho(compiled, shape, placement.loadCpu, 60_000) : null
-      if (!load) await gen.call('ws-load-start', { target, shape }, 60_000)
+      const load = await startCgenEcho(compiled, shape, placement.loadCpu, 60_000)
       try {
         await settle(shape.connections, 'connect-rate sessions')
-        const measured = await timed(() => (load ? load.measure(window) : gen.call('ws-load-measure', { window })))
+        const measured = await timed(() => load.measure(window))
         figures.throughput = measured.framesPerSec
         figures.throughputGeneratorCpu = measured.generatorCpu
         figures.throughputServerCpu = measured.serverCpu
         log(`${tag}: throughput ${Math.round(measured.framesPerSec)} msg/s; ${cpuLine(measured.generatorCpu, measured.serverCpu)}`)
       } finally {
-        if (load) await load.stop().finally(() => load.kill())
-        else await gen.call('ws-load-stop', {})
+        await load.stop().finally(() => load.kill())
       }
     })
 
     await phase('latency', async () => {
       const { connections, payloadSize, window } = config.latency
-      const load = compiled ? await startCgenLatency(compiled, connections, payloadSize, placement.loadCpu) : null
-      if (!load) await gen.call('ws-latency-start', { target, connections, payloadSize }, 60_000)
+      const load = await startCgenLatency(compiled, connections, payloadSize, placement.loadCpu)
       try {
         await settle(connections, 'throughput load')
-        const latency = await timed(() => (load ? load.measure(window) : gen.call('ws-latency-measure', { window })))
+        const latency = await timed(() => load.measure(window))
         figures.latencyP50 = latency.p50
         figures.latencyP99 = latency.p99
         figures.latencyGeneratorCpu = latency.generatorCpu
         figures.latencyServerCpu = latency.serverCpu
         log(`${tag}: latency p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms (${latency.count} round trips); ${cpuLine(latency.generatorCpu, latency.serverCpu)}`)
       } finally {
-        load?.kill()
+        load.kill()
       }
     })
 

@@ -3,7 +3,8 @@
  * use with `cc -O2` into bench/results/bin/ under a hash of its source (an edit rebuilds), run as
  * a child pinned to the generator's core, driven over its stdin and read from its stdout, one
  * JSON event per line. It generates the TCP and WebSocket throughput, latency and connect-rate
- * loads for zerostate and both ceilings, where the Node generators saturated their core first.
+ * loads for zerostate and both ceilings, and Colyseus' over its own protocol, where the Node
+ * generators (and Colyseus' SDK) saturated their core first.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -14,9 +15,13 @@ import { createInterface } from 'node:readline'
 import { REPO_ROOT } from '../children.js'
 import type { LoadShape, Percentiles, Window } from '../messages.js'
 
-/** `tcp`: zero frames on the socket; `ws`: in binary WebSocket messages, on path `/`. */
+/**
+ * `tcp`: zero frames on the socket; `ws`: in binary WebSocket messages, on path `/`; `colyseus`:
+ * Colyseus 0.18's protocol as its SDK speaks it (matchmaking request, WebSocket, JOIN_ROOM
+ * handshake, one `sendBytes` message per request) against bench/colyseus-server.ts's echo room.
+ */
 export interface CgenTarget {
-  protocol: 'tcp' | 'ws'
+  protocol: 'tcp' | 'ws' | 'colyseus'
   port: number
 }
 
@@ -27,6 +32,11 @@ const FLAGS = ['-O2', '-Wall', '-Wextra']
  * spread over 127.0.0.1-4 (see idle-pool.ts); the TCP echo and latency loads let the kernel choose.
  */
 const SOURCE_ADDRESSES = 4
+
+/** Source addresses for the echo and latency loads: spread for WebSocket (and Colyseus), the kernel's choice for TCP. */
+function loadSources(target: CgenTarget): number {
+  return target.protocol === 'tcp' ? 0 : SOURCE_ADDRESSES
+}
 /** The priority of a load that must yield to another generator on its core (the login storm's). */
 const YIELDING_NICE = 10
 
@@ -187,7 +197,7 @@ export interface CgenEchoLoad {
 
 /** Starts `shape` against `target`; resolves once every connection is open with its frames sent. */
 export async function startCgenEcho(target: CgenTarget, shape: LoadShape, cpu: number | null, timeoutMs = 30_000): Promise<CgenEchoLoad> {
-  const sources = target.protocol === 'ws' ? SOURCE_ADDRESSES : 0
+  const sources = loadSources(target)
   const proc = new CgenProcess(
     [...targetArgs('echo', target), `conns=${shape.connections}`, `inflight=${shape.inFlight}`, `size=${shape.payloadSize}`, `sources=${sources}`, `timeout=${timeoutMs}`],
     cpu,
@@ -229,7 +239,7 @@ export interface CgenLatencyLoad {
  * latency.ts); resolves once every loop has started. Round trips are sampled over the window only.
  */
 export async function startCgenLatency(target: CgenTarget, connections: number, payloadSize: number, cpu: number | null): Promise<CgenLatencyLoad> {
-  const sources = target.protocol === 'ws' ? SOURCE_ADDRESSES : 0
+  const sources = loadSources(target)
   const timeoutMs = 30_000
   const proc = new CgenProcess(
     [...targetArgs('latency', target), `conns=${connections}`, `size=${payloadSize}`, 'concurrency=256', `sources=${sources}`, `timeout=${timeoutMs}`],
