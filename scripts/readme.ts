@@ -1,13 +1,15 @@
 // Regenerates the README parts that come from code: the connection diagram, the close-reason
 // table, and the model tests' coverage lines with the transitions exempt over TCP (computed by
-// test/model/coverageFigures.ts, which the model tests check their runs against).
-// test/readme.test.ts fails until this has been run after a change to any of them.
+// test/model/coverageFigures.ts, which the model tests check their runs against); and the bench
+// tables of README.md, docs/rooms.md and docs/cluster.md from bench/published.json.
+// test/readme.test.ts and test/benchDocs.test.ts fail until this has been run after a change to any of them.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { connectionMachine } from '../machines/connection.js'
 import { CLOSE_REASONS, SessionClosedError } from '../src/errors.js'
 import { toMermaid } from '../src/mermaid.js'
 import { coverageLines, exemptionList } from '../test/model/coverageFigures.js'
 import { COVERAGE_BLOCK, EXEMPTION_LIST } from '../test/helpers/readmeParts.js'
+import { publishedTables, tableBlock } from '../bench/published.js'
 
 const path = new URL('../README.md', import.meta.url)
 let readme = readFileSync(path, 'utf8')
@@ -22,3 +24,12 @@ for (const [pattern, lines] of [
   readme = readme.replace(pattern, (_, before: string, _old: string, after: string) => `${before}${lines.join('\n')}\n${after}`)
 }
 writeFileSync(path, readme)
+
+// The bench tables, from the run kept in bench/published.json, into the docs that quote them.
+for (const { doc, name, text } of publishedTables()) {
+  const file = new URL(`../${doc}`, import.meta.url)
+  const pattern = tableBlock(name)
+  const content = readFileSync(file, 'utf8')
+  if (!pattern.test(content)) throw new Error(`${doc}: no <!-- bench: ${name} --> code block`)
+  writeFileSync(file, content.replace(pattern, (_, before: string, _old: string, after: string) => `${before}${text}${after}`))
+}
