@@ -5,12 +5,15 @@ import { setup } from 'xstate'
  *
  * Events are queued by the injected runner in O(1); this actor is woken only when it is idle, so a
  * busy server pays no actor hop per message. Entering `running` starts a drain of the queue:
- * synchronous handlers back to back, an async handler awaited before the next one starts. The drain
- * is an entry/exit pair rather than an invoked actor, since a wake can happen every event-loop turn
- * and a child actor per wake would double its cost. The server's coarse sweep (not a timer per
- * handler) reports a handler pending for long as `handler.slow`, and one pending past
- * `handlerTimeout` as `handler.timeout`: the game then abandons it, ignores its late result, and
- * goes on with the next event.
+ * synchronous handlers back to back, an async handler awaited before the next one starts; events
+ * that come while it runs, or later while the game is quiet, are drained too, without a
+ * transition. The game goes back to `idle` (`game.drained`) when the server's coarse sweep finds
+ * it quiet, nothing queued and no handler pending, so a game whose messages each come in an
+ * event-loop turn of their own pays no transition per message either. The drain is an entry/exit
+ * pair rather than an invoked actor: a child actor per wake would double its cost. The sweep (not
+ * a timer per handler) also reports a handler pending for long as `handler.slow`, and one pending
+ * past `handlerTimeout` as `handler.timeout`: the game then abandons it, ignores its late result,
+ * and goes on with the next event.
  */
 export type GameLogicEvent =
   | { type: 'game.wake' }
@@ -26,7 +29,7 @@ export const gameLogicMachine = setup({
   actions: {
     /** Injected: report `handler-timeout` and drop the pending handler. */
     abandonHandler: () => {},
-    /** Injected: run queued events until the queue has stayed empty for an event-loop turn, then send `game.drained`. */
+    /** Injected: run queued events, and those queued later while `running`; the sweep sends `game.drained` once the game is quiet. */
     startDrain: () => {},
     /** Injected: the drain started on entry must not run another handler. */
     stopDrain: () => {},

@@ -85,6 +85,11 @@ export class GameLoop {
   private pendingSession: Session | undefined = undefined
   private backlogged = false
   private wakeScheduled = false
+  /**
+   * A drain runs or is scheduled. While `running` and not draining, the game is quiet: a new event
+   * schedules a drain without a transition, and the sweep reports `game.drained` if it stays quiet.
+   */
+  private draining = false
   /** A connection was accepted since the last drain began. */
   private admitting = false
 
@@ -96,9 +101,13 @@ export class GameLoop {
         // After the transition, not inside it: handlers then see the actor in `running`.
         startDrain: () => {
           const generation = ++this.generation
+          this.draining = true
           queueMicrotask(() => this.drain(generation))
         },
-        stopDrain: () => void this.generation++,
+        stopDrain: () => {
+          this.generation++
+          this.draining = false
+        },
       },
       guards: { hasBacklog: () => this.queue.size > 0 },
     })
@@ -107,9 +116,9 @@ export class GameLoop {
     this.actor.start()
   }
 
-  /** Nothing queued and no handler running. */
+  /** Nothing queued and no handler running (the actor may still be `running` until the next sweep). */
   get idle(): boolean {
-    return this.queue.size === 0 && this.actor.getSnapshot().value === 'idle'
+    return this.queue.size === 0 && !this.draining && !this.wakeScheduled
   }
 
   /** True while the queue is at its bound: sessions should stop reading until `onRelief`. */
@@ -136,9 +145,15 @@ export class GameLoop {
     this.enqueue(Kind.Task, undefined, task)
   }
 
-  /** Called by the server's sweep: flags a slow handler, abandons one past its timeout. */
+  /**
+   * Called by the server's sweep: flags a slow handler, abandons one past its timeout, and sends a
+   * game quiet since its last drain to `idle`.
+   */
   sweep(now: number): void {
-    if (this.pendingSince < 0) return
+    if (this.pendingSince < 0) {
+      this.settleIfQuiet()
+      return
+    }
     const pending = now - this.pendingSince
     const { handlerTimeout } = this.options
     if (pending >= handlerTimeout) this.actor.send(TIMEOUT)
@@ -152,22 +167,36 @@ export class GameLoop {
   async whenIdle(): Promise<void> {
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve))
-      if (this.idle) return
+      if (this.idle) return this.settleIfQuiet()
     }
+  }
+
+  /** `running` with nothing to do goes `idle`: from the sweep, or when the server waits for quiet. */
+  private settleIfQuiet(): void {
+    if (this.idle && this.actor.getSnapshot().value !== 'idle') this.actor.send(DRAINED)
   }
 
   private enqueue(kind: Kind, session: Session | undefined, payload: Payload): void {
     this.queue.push(kind, session, payload)
     if (this.queue.size >= this.options.maxPending) this.backlogged = true
-    // While running, the drain picks the event up (by the next turn at the latest); waking the
-    // actor would be a wasted hop.
-    // The wake waits for the end of the event loop's I/O phase: every socket read in it is queued
-    // first and one drain runs them all (one actor hop per loop turn, not per read), and no
-    // handler runs inside a connection actor's action, where it would see that actor's old state.
-    if (!this.wakeScheduled && this.actor.getSnapshot().value === 'idle') {
+    // While a drain runs, it picks the event up (by the next turn at the latest). A quiet
+    // `running` game resumes draining without a transition, so a server whose messages each come
+    // in an event-loop turn of their own pays no actor hop per message either.
+    // Both wait for the end of the event loop's I/O phase: every socket read in it is queued
+    // first and one drain runs them all, and no handler runs inside a connection actor's action,
+    // where it would see that actor's old state.
+    if (this.draining || this.wakeScheduled) return
+    if (this.actor.getSnapshot().value === 'idle') {
       this.wakeScheduled = true
       setImmediate(this.wake)
+    } else {
+      this.draining = true
+      setImmediate(this.resume, this.generation)
     }
+  }
+
+  private readonly resume = (generation: number): void => {
+    if (this.generation === generation) this.drain(generation)
   }
 
   private readonly wake = (): void => {
@@ -205,15 +234,15 @@ export class GameLoop {
         return
       }
     }
-    // Idle only after a whole event-loop turn with nothing new: under steady load the actor stays
-    // running and a turn costs one setImmediate instead of two transitions (wake, drained).
+    // Quiet only after a whole event-loop turn with nothing new: under steady load a drain goes on
+    // from turn to turn for one setImmediate each.
     if (this.generation === generation) setImmediate(this.drainedIfQuiet, generation)
   }
 
   private readonly drainedIfQuiet = (generation: number): void => {
     if (this.generation !== generation) return
     if (this.queue.size > 0) this.drain(generation)
-    else this.actor.send(DRAINED)
+    else this.draining = false
   }
 
   /** Runs one event; returns the handler's result so that a promise can be awaited. */

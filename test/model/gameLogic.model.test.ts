@@ -3,7 +3,8 @@
  * Paths from @xstate/graph run on the pure machine (the test finishes each drain itself)
  * and over TCP on a real server, where the events come from real handlers: a message wakes the
  * game, a handler that waits on a gate keeps it running, the sweep on the injected clock reports it
- * slow and then times it out, opening the gate settles it.
+ * slow and then times it out, opening the gate settles it, and a sweep that finds the game quiet
+ * sends it idle.
  */
 import { describe, expect, it } from 'vitest'
 import { createActor, type InspectionEvent, SimulatedClock } from 'xstate'
@@ -142,7 +143,19 @@ async function replayTcp({ path, causes }: { path: Path; causes: Cause[] }): Pro
     const { port } = await server.listen({ port: 0 })
     peer = await RawPeer.open(port)
     const client = peer
+    // A quiet game goes idle on the sweep that finds it so: turn the clock a sweep at a time, a
+    // heartbeat after each keeping the session fresh, until the game has taken `count` transitions.
+    const sweepUntil = async (count: number) => {
+      for (let n = 0; n < 4 && transitions().length < count; n++) {
+        await nextIO()
+        if (transitions().length >= count) return
+        clock.increment(SWEEP)
+        await client.write(frame(0, ''))
+      }
+    }
     // The connect event runs onConnect (none here) first: the path starts once the game is idle again.
+    await waitFor(() => transitions().length === 2, { message: () => `the connect woke the game:\n${showLog(log.of('gameLogic'))}` })
+    await sweepUntil(3)
     await waitFor(() => transitions().length === 3 && transitions()[2]!.snapshot.value === 'idle', { message: () => `the connect drained:\n${showLog(log.of('gameLogic'))}` })
     const base = transitions().length - 1
     const where = (i: number) => `${describePath(path)} [step ${i}: ${describeEvent(steps[i]!.event)}]\ngame log:\n${showLog(log.of('gameLogic'))}`
@@ -161,6 +174,7 @@ async function replayTcp({ path, causes }: { path: Path; causes: Cause[] }): Pro
           await client.write(frame(0, '')) // a heartbeat keeps the session fresh; it never reaches the game
         }
       }
+      if (steps[i]!.event.type === 'game.drained') await sweepUntil(base + i + 1)
       await waitFor(() => transitions().length > base + i, { message: () => `the game logic never took ${where(i)}` })
       const record = transitions()[base + i]!
       if (i > 0) expect(record.event.type, where(i)).toBe(steps[i]!.event.type)
