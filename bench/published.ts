@@ -29,7 +29,7 @@ export interface PublishedTable {
   text: string
 }
 
-export const PUBLISHED = new URL('./published.json', import.meta.url)
+const PUBLISHED = new URL('./published.json', import.meta.url)
 
 /** The code block under a table's marker line: (marker and fence, the table, closing fence). */
 export function tableBlock(name: PublishedTable['name']): RegExp {
@@ -37,10 +37,10 @@ export function tableBlock(name: PublishedTable['name']): RegExp {
 }
 
 /** Each table of the published run, with the line that says which run it is. */
-export function publishedTables(file: URL = PUBLISHED): PublishedTable[] {
-  const run = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile
-  if (run.config.mode !== 'full') throw new Error(`${file.pathname}: a ${run.config.mode} run; the docs quote a full one`)
-  if (run.rooms === null || run.cluster === null) throw new Error(`${file.pathname}: not every section ran (run npm run bench without --only)`)
+export function publishedTables(): PublishedTable[] {
+  const run = JSON.parse(readFileSync(PUBLISHED, 'utf8')) as ResultsFile
+  if (run.config.mode !== 'full') throw new Error(`bench/published.json: a ${run.config.mode} run; the docs quote a full one`)
+  if (run.rooms === null || run.cluster === null) throw new Error(`bench/published.json: not every section ran (run npm run bench without --only)`)
   // "2026-12-03T19:20:31.123Z" → "2026-12-03 19:20 UTC"
   const caption = `${run.date.slice(0, 10)} ${run.date.slice(11, 16)} UTC, ${run.header[0]}`
   const tables: PublishedTable[] = [

@@ -11,25 +11,24 @@ import { coverageLines, exemptionList } from '../test/model/coverageFigures.js'
 import { COVERAGE_BLOCK, EXEMPTION_LIST } from '../test/helpers/readmeParts.js'
 import { publishedTables, tableBlock } from '../bench/published.js'
 
-const path = new URL('../README.md', import.meta.url)
-let readme = readFileSync(path, 'utf8')
+/** `content` with the middle group of `pattern` (before, old, after) replaced by `text`. */
+function fill(doc: string, content: string, pattern: RegExp, text: string): string {
+  if (!pattern.test(content)) throw new Error(`${doc}: no match for ${pattern}`)
+  return content.replace(pattern, (_, before: string, _old: string, after: string) => `${before}${text}${after}`)
+}
+
+// Each doc is read once, changed in memory and written once at the end.
+const docs = new Map<string, string>()
+const read = (doc: string) => docs.get(doc) ?? readFileSync(new URL(`../${doc}`, import.meta.url), 'utf8')
+
+let readme = read('README.md')
 readme = readme.replace(/```mermaid\n[\s\S]*?\n```/, `\`\`\`mermaid\n${toMermaid(connectionMachine)}\n\`\`\``)
 const table = CLOSE_REASONS.map((reason) => `| \`${reason}\` | ${new SessionClosedError(reason).message} |`).join('\n')
 readme = readme.replace(/(\| code \| when \|\n\|---\|---\|\n)(?:\|.*\|\n)+/, `$1${table}\n`)
-for (const [pattern, lines] of [
-  [COVERAGE_BLOCK, coverageLines()],
-  [EXEMPTION_LIST, exemptionList()],
-] as const) {
-  if (!pattern.test(readme)) throw new Error(`README.md: no match for ${pattern}`)
-  readme = readme.replace(pattern, (_, before: string, _old: string, after: string) => `${before}${lines.join('\n')}\n${after}`)
-}
-writeFileSync(path, readme)
+readme = fill('README.md', readme, COVERAGE_BLOCK, `${coverageLines().join('\n')}\n`)
+readme = fill('README.md', readme, EXEMPTION_LIST, `${exemptionList().join('\n')}\n`)
+docs.set('README.md', readme)
 
 // The bench tables, from the run kept in bench/published.json, into the docs that quote them.
-for (const { doc, name, text } of publishedTables()) {
-  const file = new URL(`../${doc}`, import.meta.url)
-  const pattern = tableBlock(name)
-  const content = readFileSync(file, 'utf8')
-  if (!pattern.test(content)) throw new Error(`${doc}: no <!-- bench: ${name} --> code block`)
-  writeFileSync(file, content.replace(pattern, (_, before: string, _old: string, after: string) => `${before}${text}${after}`))
-}
+for (const { doc, name, text } of publishedTables()) docs.set(doc, fill(doc, read(doc), tableBlock(name), text))
+for (const [doc, content] of docs) writeFileSync(new URL(`../${doc}`, import.meta.url), content)
