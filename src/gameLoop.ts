@@ -116,9 +116,12 @@ export class GameLoop {
     this.actor.start()
   }
 
-  /** Nothing queued and no handler running (the actor may still be `running` until the next sweep). */
+  /**
+   * Nothing queued and no handler running (the actor may still be `running` until the next sweep).
+   * A scheduled wake needs no check: it follows an event queued while idle, which stays queued until it runs.
+   */
   get idle(): boolean {
-    return this.queue.size === 0 && !this.draining && !this.wakeScheduled
+    return this.queue.size === 0 && !this.draining
   }
 
   /** True while the queue is at its bound: sessions should stop reading until `onRelief`. */
@@ -236,10 +239,10 @@ export class GameLoop {
     }
     // Quiet only after a whole event-loop turn with nothing new: under steady load a drain goes on
     // from turn to turn for one setImmediate each.
-    if (this.generation === generation) setImmediate(this.drainedIfQuiet, generation)
+    if (this.generation === generation) setImmediate(this.continueDrain, generation)
   }
 
-  private readonly drainedIfQuiet = (generation: number): void => {
+  private readonly continueDrain = (generation: number): void => {
     if (this.generation !== generation) return
     if (this.queue.size > 0) this.drain(generation)
     else this.draining = false
