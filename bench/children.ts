@@ -23,7 +23,9 @@ function hasTaskset(): boolean {
 
 /**
  * With taskset and two cores or more, the server gets CPU 0 to itself and the generator (and this
- * orchestrator, which mostly waits) CPU 1, so neither steals the other's core.
+ * orchestrator, which mostly waits) CPU 1, so neither steals the other's core. Every thread of
+ * this process moves (`-a`): V8's garbage-collector and compiler threads left where they were
+ * would run on the server's core and delay it by milliseconds at a time.
  */
 export function placeProcesses(): Placement {
   const cores = os.availableParallelism()
@@ -31,7 +33,7 @@ export function placeProcesses(): Placement {
   if (!hasTaskset()) {
     return { serverCpu: null, loadCpu: null, description: `${cores} cores, no taskset: server and generator are left to the OS scheduler` }
   }
-  execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' })
+  execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' })
   return {
     serverCpu: 0,
     loadCpu: 1,

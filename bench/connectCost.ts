@@ -226,7 +226,7 @@ async function main(): Promise<void> {
   const cpuProf = args.has('cpu-prof')
   let pinned = false
   try {
-    execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' })
+    execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' })
     pinned = true
   } catch {
     // No taskset: the OS places both.
