@@ -115,7 +115,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   private listeners: Listener[] = []
   private roomRegistry: RoomRegistry | null = null
   private cluster: ClusterLink | null = null
-  private clusterRooms: RoomCluster & { close(): void } | null = null
+  private clusterRooms: RoomCluster & { handOver(): Promise<void>; close(): void } | null = null
   /** Decided on creation (random unless the cluster option names it), so that it is known before listen() joins. */
   readonly node: string
   private dirty: ServerSession[] = []
@@ -356,13 +356,17 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
 
   stop(): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
-      const finish = () => {
+      const finish = async () => {
+        // In a cluster, the rooms go on on other nodes; what is left closes.
+        await this.clusterRooms?.handOver().catch(() => {})
         this.roomRegistry?.stop()
         this.clusterRooms?.close()
         this.sweep.stop()
-        void this.listenersClosed.then(() => this.cluster?.close()).then(resolve)
+        await this.listenersClosed
+        await this.cluster?.close()
+        resolve()
       }
-      this.supervisor.subscribe({ complete: finish })
+      this.supervisor.subscribe({ complete: () => void finish() })
       this.supervisor.send(STOP)
     })
     return this.stopping

@@ -318,6 +318,47 @@ describe('rooms across a cluster', () => {
     }
   }, 60_000)
 
+  it('the owner stopped cleanly mid-game: its room moves to another node with nothing lost or reordered, and its players play on', async () => {
+    const { nodes, ports } = await clusters.start(3, {}, withTally(4))
+    const [a, b, c] = nodes as [Server, Server, Server]
+    const idsOnB = sessionsOf(b)
+    const idsOnC = sessionsOf(c)
+    const host = await player(ports[0]!)
+    const roomId = await join(host)
+    await waitFor(() => b.rooms.directory().length === 1 && c.rooms.directory().length === 1)
+    const onB = await player(ports[1]!)
+    const onC = await player(ports[2]!)
+    expect(await join(onB)).toBe(roomId)
+    expect(await join(onC)).toBe(roomId)
+    expect(a.rooms.get(roomId)?.node).toBe('a')
+
+    // Both bump on a steady beat before, during and after the stop; every bump must count.
+    let bumps = 0
+    const beat = setInterval(() => {
+      bump(onB)
+      bump(onC)
+      bumps += 2
+    }, 2)
+    try {
+      await waitFor(() => (onB.tallies.at(-1) ?? 0) >= 100, { timeout: 10_000 })
+      await a.stop()
+      await waitFor(() => [b, c].some((node) => node.rooms.list().length === 1), { timeout: 5_000 })
+      const tallyAtMove = onB.tallies.at(-1)!
+      await waitFor(() => (onB.tallies.at(-1) ?? 0) >= tallyAtMove + 100, { timeout: 10_000 })
+    } finally {
+      clearInterval(beat)
+    }
+    const owner = [b, c].find((node) => node.rooms.list().length === 1)!
+    await waitFor(() => onB.tallies.at(-1) === bumps && onC.tallies.at(-1) === bumps, { timeout: 5_000 })
+    // Nothing lost, doubled or reordered: each player saw every tally once, in order, from the first it saw.
+    for (const p of [onB, onC]) expect(p.tallies).toEqual(Array.from({ length: p.tallies.length }, (_, i) => p.tallies[0]! + i))
+    expect(owner.rooms.get(roomId)).toMatchObject({ node: owner.node })
+    expect([...owner.rooms.get(roomId)!.players].sort()).toEqual([idsOnB[0], idsOnC[0]].sort())
+    await waitFor(() => b.rooms.directory().length === 1 && b.rooms.directory()[0]!.node === owner.node)
+    // Nobody was told the room closed; the host, whose node stopped, was.
+    for (const p of [onB, onC]) expect(p.control.filter((body) => body.id === ROOM_CONTROL_IDS.LEFT)).toEqual([])
+  }, 30_000)
+
   it('the owner killed with SIGKILL mid-game: a surviving node restores the room from its snapshot, its players play on, and at most the last snapshot interval is lost', async () => {
     const SNAPSHOT_INTERVAL = 100
     const { nodes, ports, name } = await clusters.start(2, { snapshotInterval: SNAPSHOT_INTERVAL }, withTally(4))

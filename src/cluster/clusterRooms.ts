@@ -58,11 +58,24 @@ type Control =
   | { t: 'drop' | 'resume'; roomId: string; player: PlayerId }
   | { t: 'unseated'; roomId: string; player: PlayerId }
   | { t: 'moved'; roomId: string; player: PlayerId; info: RoomInfo }
+  | { t: 'pause' | 'paused'; roomId: string }
+  | { t: 'handover'; saved: SavedRoom }
+
+/** A record for a room that is moving, held on the player's node until the new owner says where the room is. */
+interface Held {
+  readonly kind: RecordKind
+  readonly head: string
+  readonly body: Buffer
+}
 
 /** A join waits this long for the owning node's answer before it fails with `room-unreachable`. */
 const REQUEST_TIMEOUT_MS = 5_000
 /** Matching tries this many open rooms of other nodes (a directory a moment old may list full ones) before it creates one. */
 const JOIN_TRIES = 3
+/** A stopping node waits this long for the players' nodes to hold their frames before it hands its rooms over anyway. */
+const PAUSE_TIMEOUT_MS = 2_000
+/** A moving room's records held on a player's node past this many are lost, so a handover that never ends costs bounded memory. */
+const MAX_HELD = 10_000
 
 /**
  * The rooms of a cluster. A room lives on one node, which runs its machine; its players may be
@@ -80,6 +93,11 @@ const JOIN_TRIES = 3
  * When a node dies, each of its rooms is restored by one surviving node (picked by the room id,
  * claimed with a compare-and-set on the directory entry), its seats given back to the players
  * whose nodes live. What the room heard after its last snapshot is lost.
+ *
+ * A node that stops cleanly hands its rooms over instead (`handOver`), losing nothing: each
+ * player's node first holds what it sends the room and says so, after what it sent before (which
+ * the room still hears here); then the room's snapshot, taken at that moment, travels to its new
+ * owner, which runs it and tells the players' nodes, which send it what they held.
  */
 export class ClusterRooms implements RoomCluster, RemoteSeatHost {
   private readonly entries = new Map<string, RoomInfo>()
@@ -92,6 +110,11 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
   private readonly dirtySnapshots = new Set<Room>()
   private readonly tooLarge = new Set<string>()
   private readonly restoring = new Set<string>()
+  /** Records for rooms that are moving (their owner is handing them over), by room id. */
+  private readonly held = new Map<string, Held[]>()
+  /** This node's rooms it is handing over, each with the players' nodes that have not said they hold their frames yet. */
+  private readonly moving = new Map<string, Set<string>>()
+  private paused: (() => void) | null = null
   /** Rooms this node ran through a partition that another node restored meanwhile: their entries are that node's now. */
   private readonly stale = new Set<string>()
   private readonly timer: NodeJS.Timeout
@@ -254,11 +277,32 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
     const body = Buffer.allocUnsafe(4 + message.data.length)
     body.writeInt32BE(message.id, 0)
     body.set(message.data, 4)
-    return this.link.post(node, RECORD.PLAYER, `${player} ${roomId}`, body)
+    return this.toRoom(node, roomId, RECORD.PLAYER, `${player} ${roomId}`, body)
   }
 
-  notify(node: string, notice: Record<string, unknown>): boolean {
-    return this.send(node, notice as Control)
+  notify(node: string, notice: Record<string, unknown> & { roomId: string }): boolean {
+    return this.toRoom(node, notice.roomId, RECORD.CONTROL, '', Buffer.from(JSON.stringify(notice)))
+  }
+
+  /** A record for a room's owner, or held while the room moves. */
+  private toRoom(node: string, roomId: string, kind: RecordKind, head: string, body: Buffer): boolean {
+    const held = this.held.get(roomId)
+    if (held === undefined) return this.link.post(node, kind, head, body)
+    if (held.length >= MAX_HELD) return false
+    held.push({ kind, head, body })
+    return true
+  }
+
+  /** The moving room runs on `node` now: what was held for it goes there, in order (on this node, into the room at once). */
+  private release(roomId: string, node: string): void {
+    const held = this.held.get(roomId)
+    if (held === undefined) return
+    this.held.delete(roomId)
+    for (const { kind, head, body } of held) {
+      if (node !== this.link.node) this.link.post(node, kind, head, body)
+      else if (kind === RECORD.PLAYER) this.playerFrame(head, body)
+      else this.heard(node, JSON.parse(body.toString('utf8')) as Control)
+    }
   }
 
   unseated(seat: RemoteSeat, player: PlayerId): void {
@@ -309,20 +353,83 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
   private readonly saveSnapshots = (): void => {
     if (this.closed || this.link.state !== 'clustered') return
     for (const room of this.dirtySnapshots) {
-      let json: string
-      try {
-        json = JSON.stringify({ room: room.persist(), seats: room.seatRecords(), at: Date.now() } satisfies SavedRoom)
-      } catch (error) {
-        this.reportOnce(room, new RoomError('snapshot-too-large', `room ${room.id}'s snapshot cannot be written as JSON; it will not survive its node`, { cause: error }))
-        continue
-      }
-      if (Buffer.byteLength(json) > this.options.maxSnapshotBytes) {
-        this.reportOnce(room, new RoomError('snapshot-too-large', `room ${room.id}'s snapshot is over ${this.options.maxSnapshotBytes} bytes; it will not survive its node`))
-        continue
-      }
-      void this.snapshotKv.put(room.id, json).catch(() => {})
+      const json = this.snapshot(room)
+      if (json !== null) void this.snapshotKv.put(room.id, json).catch(() => {})
     }
     this.dirtySnapshots.clear()
+  }
+
+  /** The room's state and seats now, as JSON; null (and `snapshot-too-large` reported once) if it cannot be saved. */
+  private snapshot(room: Room): string | null {
+    let json: string
+    try {
+      json = JSON.stringify({ room: room.persist(), seats: room.seatRecords(), at: Date.now() } satisfies SavedRoom)
+    } catch (error) {
+      this.reportOnce(room, new RoomError('snapshot-too-large', `room ${room.id}'s snapshot cannot be written as JSON; it will not survive its node`, { cause: error }))
+      return null
+    }
+    if (Buffer.byteLength(json) > this.options.maxSnapshotBytes) {
+      this.reportOnce(room, new RoomError('snapshot-too-large', `room ${room.id}'s snapshot is over ${this.options.maxSnapshotBytes} bytes; it will not survive its node`))
+      return null
+    }
+    return json
+  }
+
+  // --- a clean stop ---------------------------------------------------------------------------
+
+  /**
+   * This node is stopping (its own sessions have closed): each of its rooms moves to another live
+   * node, picked by the room's id, as it is at this moment. A room whose snapshot cannot be saved
+   * closes, as it would without a cluster.
+   */
+  async handOver(): Promise<void> {
+    const others = this.link.liveNodes().filter((node) => node !== this.link.node)
+    if (this.closed || this.link.state !== 'clustered' || others.length === 0) return
+
+    await this.inTurn(() => {
+      for (const room of this.host.registry().localRooms()) {
+        const nodes = new Set<string>()
+        for (const seat of room.seatRecords()) if (seat.node !== this.link.node && this.link.live(seat.node)) nodes.add(seat.node)
+        this.moving.set(room.id, nodes)
+        for (const node of nodes) this.send(node, { t: 'pause', roomId: room.id })
+      }
+    })
+    if ([...this.moving.values()].some((waiting) => waiting.size > 0)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, PAUSE_TIMEOUT_MS)
+        this.paused = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+    await this.inTurn(() => {
+      const registry = this.host.registry()
+      for (const roomId of this.moving.keys()) {
+        const room = registry.local(roomId)
+        const json = room === undefined ? null : this.snapshot(room)
+        if (room === undefined || json === null) continue
+        const to = others[hashOf(roomId) % others.length]!
+        if (!this.link.post(to, RECORD.CONTROL, '', Buffer.from(`{"t":"handover","saved":${json}}`))) continue
+        // Should the new owner die before it saves the room, a restore finds it as it left here.
+        void this.snapshotKv.put(roomId, json).catch(() => {})
+        // The room ends here without a word to its players: their seats go on in the new owner's copy.
+        for (const seat of room.seatRecords()) {
+          const member = room.member(seat.player)
+          if (member instanceof RemoteMember) {
+            member.leaving = true
+            member.closeReason = 'server-stopping'
+          }
+        }
+        this.stale.add(roomId)
+        room.dispose()
+      }
+      this.moving.clear()
+    })
+  }
+
+  private inTurn(task: () => void): Promise<void> {
+    return new Promise<void>((resolve) => this.host.schedule(() => resolve(task())))
   }
 
   private reportOnce(room: Room, error: RoomError): void {
@@ -339,13 +446,8 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
 
   private readonly received = (from: string, kind: RecordKind, head: string, body: Buffer): void => {
     if (kind === RECORD.PLAYER) {
-      const space = head.indexOf(' ')
-      if (space < 0 || body.length < 4) return
-      const player = head.slice(0, space)
-      const roomId = head.slice(space + 1)
       // The batch is this node's copy (NatsCluster), so the room may hear a view of it in a later turn.
-      const message = { id: body.readInt32BE(0), data: body.subarray(4) }
-      this.host.schedule(() => this.host.registry().local(roomId)?.message(player, message))
+      this.host.schedule(() => this.playerFrame(head, body))
       return
     }
     let control: Control
@@ -356,6 +458,13 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
     }
     if (control.t === 'reply') this.replied(from, control)
     else this.host.schedule(() => this.heard(from, control))
+  }
+
+  /** A player's frame for this node's room, in the game loop's turn. */
+  private playerFrame(head: string, body: Buffer): void {
+    const space = head.indexOf(' ')
+    if (space < 0 || body.length < 4) return
+    this.host.registry().local(head.slice(space + 1))?.message(head.slice(0, space), { id: body.readInt32BE(0), data: body.subarray(4) })
   }
 
   /** A request or notice, in the game loop's turn. */
@@ -371,6 +480,7 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
               ? registry.local(control.roomId)
               : registry.matchOrCreate(registry.typeOf(control.name), control.options, control.matchAny)
           if (room === undefined) throw new RoomError('room-not-found', `no room ${(control as { roomId: string }).roomId} on node ${this.link.node}`)
+          if (this.moving.size > 0) throw new RoomError('room-unreachable', `node ${this.link.node} is stopping`)
           const info = room.has(control.player)
             ? room.info()
             : registry.seatMember(room, new RemoteMember(control.player, control.userId, from, this.sendFrame), control.options, control.control)
@@ -411,7 +521,22 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
           seat.last = control.info
         }
         this.entries.set(control.roomId, control.info)
+        this.release(control.roomId, from)
+        return
       }
+      case 'pause':
+        // After every record this node sent the room before: the owner's snapshot will have heard them.
+        if (!this.held.has(control.roomId)) this.held.set(control.roomId, [])
+        this.send(from, { t: 'paused', roomId: control.roomId })
+        return
+      case 'paused': {
+        this.moving.get(control.roomId)?.delete(from)
+        if ([...this.moving.values()].every((waiting) => waiting.size === 0)) this.paused?.()
+        return
+      }
+      case 'handover':
+        this.revive(control.saved, from)
+        this.release(control.saved.room.id, this.link.node)
     }
   }
 
@@ -477,7 +602,7 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
       const record = JSON.parse(saved.string()) as SavedRoom
       // The claim: only one node's compare-and-set on the entry succeeds.
       await this.directoryKv.update(roomId, JSON.stringify({ ...info, node: this.link.node }), entry.revision)
-      await new Promise<void>((resolve) => this.host.schedule(() => resolve(this.revive(record))))
+      await this.inTurn(() => this.revive(record))
     } catch {
       // Another node claimed it, or NATS went away: the next heartbeat looks again.
     } finally {
@@ -485,8 +610,8 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
     }
   }
 
-  /** The claimed room, running here: its players' seats back, their nodes told where it is now. */
-  private revive({ room: persisted, seats }: SavedRoom): void {
+  /** The claimed or handed-over room, running here: its players' seats back, their nodes told where it is now. */
+  private revive({ room: persisted, seats }: SavedRoom, leaving?: string): void {
     const registry = this.host.registry()
     if (registry.local(persisted.id) !== undefined) return
     const members = seats.map((seat) => ({
@@ -494,7 +619,7 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
       member:
         seat.node === this.link.node
           ? (this.host.member(seat.player) ?? null)
-          : this.link.live(seat.node)
+          : seat.node !== leaving && this.link.live(seat.node)
             ? new RemoteMember(seat.player, seat.userId, seat.node, this.sendFrame)
             : null,
     }))

@@ -10,7 +10,7 @@ export interface RemoteSeatHost {
   /** A player's frame, to the room's node; false if that node is unreachable (the frame is lost). */
   forward(node: string, roomId: string, player: PlayerId, message: Message): boolean
   /** A notice about the player (left, dropped, resumed) to the room's node. */
-  notify(node: string, notice: Record<string, unknown>): boolean
+  notify(node: string, notice: Record<string, unknown> & { roomId: string }): boolean
   /** The membership is gone here. */
   unseated(seat: RemoteSeat, player: PlayerId): void
 }
