@@ -129,6 +129,19 @@ describe('rooms across a cluster', () => {
     await waitFor(() => first.tallies.length === 601)
   })
 
+  it('a room\'s broadcast to several players of another node travels once to that node, and reaches each of them in order', async () => {
+    const { ports } = await clusters.start(2, {}, withTally(3))
+    const host = await player(ports[0]!)
+    const roomId = await join(host)
+    const [first, second] = [await player(ports[1]!), await player(ports[1]!)]
+    expect(await join(first)).toBe(roomId)
+    expect(await join(second)).toBe(roomId)
+    for (let i = 0; i < 200; i++) bump(i % 2 === 0 ? first : host)
+    const all = Array.from({ length: 200 }, (_, i) => i + 1)
+    for (const p of [host, first, second]) await waitFor(() => p.tallies.length >= 200, { timeout: 10_000 })
+    for (const p of [host, first, second]) expect(p.tallies).toEqual(all)
+  })
+
   it('matchmake() and joinById() from a handler seat a session in another node\'s room; a bad id is refused', async () => {
     const { nodes, ports } = await clusters.start(2, {}, withTally(4))
     const [a, b] = nodes as [Server, Server]

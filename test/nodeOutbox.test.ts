@@ -1,6 +1,7 @@
 /**
  * The cluster's batches between two nodes (src/cluster/nodeOutbox.ts): what one turn posts to a
- * node travels as one message, records in order, and a malformed batch yields its whole records
+ * node travels as one message, records in order, one frame for several sessions of a node once,
+ * and a malformed batch yields its whole records
  * and nothing after them, without throwing.
  */
 import { describe, expect, it } from 'vitest'
@@ -31,11 +32,47 @@ describe('NodeOutbox', () => {
     expect(read(sent[1]!.data)).toEqual([{ from: 'a', kind: RECORD.CONTROL, head: '', body: [...Buffer.from('{"t":"x"}')] }])
   })
 
+  it('writes one frame posted for several sessions of a node in a row once, as a MULTICAST record, in order with the rest', () => {
+    const sent: { node: string; data: Uint8Array }[] = []
+    const outbox = new NodeOutbox('a', (node, data) => sent.push({ node, data }))
+    const shared = Uint8Array.of(7, 7)
+    outbox.add('b', RECORD.UNICAST, 's1', shared)
+    outbox.add('c', RECORD.UNICAST, 's9', shared)
+    outbox.add('b', RECORD.UNICAST, 's2', shared)
+    outbox.add('b', RECORD.UNICAST, 's3', Uint8Array.of(7, 7))
+    outbox.add('b', RECORD.UNICAST, 's4', shared)
+    outbox.add('b', RECORD.UNICAST, 's5', shared)
+    outbox.add('b', RECORD.CONTROL, '', Uint8Array.of(1))
+    outbox.add('b', RECORD.UNICAST, 's6', shared)
+    outbox.flush()
+    expect(read(sent.find(({ node }) => node === 'b')!.data)).toEqual([
+      { from: 'a', kind: RECORD.MULTICAST, head: 's1 s2', body: [7, 7] },
+      // An equal frame in another buffer is another frame.
+      { from: 'a', kind: RECORD.UNICAST, head: 's3', body: [7, 7] },
+      { from: 'a', kind: RECORD.MULTICAST, head: 's4 s5', body: [7, 7] },
+      { from: 'a', kind: RECORD.CONTROL, head: '', body: [1] },
+      { from: 'a', kind: RECORD.UNICAST, head: 's6', body: [7, 7] },
+    ])
+    expect(read(sent.find(({ node }) => node === 'c')!.data)).toEqual([{ from: 'a', kind: RECORD.UNICAST, head: 's9', body: [7, 7] }])
+  })
+
+  it('starts a new MULTICAST record before a head would pass 65,535 bytes', () => {
+    const sent: Uint8Array[] = []
+    const outbox = new NodeOutbox('a', (_node, data) => sent.push(data))
+    const frame = Uint8Array.of(1)
+    const ids = Array.from({ length: 3_000 }, (_, i) => `${String(i).padStart(4, '0')}-${'x'.repeat(31)}`)
+    for (const id of ids) outbox.add('b', RECORD.UNICAST, id, frame)
+    outbox.flush()
+    const records = sent.flatMap(read)
+    expect(records.length).toBe(2)
+    for (const { head } of records) expect(Buffer.byteLength(head)).toBeLessThanOrEqual(0xffff)
+    expect(records.flatMap(({ head }) => head.split(' '))).toEqual(ids)
+  })
+
   it('sends a batch early once it holds 256 KiB, keeping the order', () => {
     const sent: Uint8Array[] = []
     const outbox = new NodeOutbox('a', (_node, data) => sent.push(data))
-    const body = new Uint8Array(100_000)
-    for (let i = 0; i < 5; i++) outbox.add('b', RECORD.UNICAST, String(i), body.fill(i))
+    for (let i = 0; i < 5; i++) outbox.add('b', RECORD.UNICAST, String(i), new Uint8Array(100_000).fill(i))
     outbox.flush()
     const heads = sent.flatMap((data) => read(data).map(({ head, body }) => [head, body[0]]))
     expect(sent.length).toBeGreaterThan(1)

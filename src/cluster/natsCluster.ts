@@ -164,6 +164,7 @@ export class NatsCluster implements ClusterLink {
 
   private readonly received = (from: string, kind: RecordKind, head: string, body: Buffer): void => {
     if (kind === RECORD.UNICAST) this.host.deliver(head, body)
+    else if (kind === RECORD.MULTICAST) for (const sessionId of head.split(' ')) this.host.deliver(sessionId, body)
     else this.onRecord?.(from, kind, head, body)
   }
 

@@ -12,6 +12,8 @@ export const RECORD = Object.freeze({
   PLAYER: 2,
   /** The rooms' requests, replies and notices: head empty, body a JSON object. */
   CONTROL: 3,
+  /** One frame for several sessions (a room's broadcast to its players on that node): head, their ids, space-separated; body, the frame. */
+  MULTICAST: 4,
 })
 
 export type RecordKind = (typeof RECORD)[keyof typeof RECORD]
@@ -25,8 +27,17 @@ interface Batch {
   length: number
 }
 
+/** The last frame posted to a node for a session, not written yet: the same frame for more sessions of that node joins it. */
+interface Shared {
+  readonly frame: Uint8Array
+  readonly sessions: string[]
+  /** The bytes of the head the sessions make, space-separated. */
+  headBytes: number
+}
+
 export class NodeOutbox {
   private readonly batches = new Map<string, Batch>()
+  private readonly shared = new Map<string, Shared>()
   private scheduled = false
 
   constructor(
@@ -34,12 +45,43 @@ export class NodeOutbox {
     private readonly publish: (node: string, data: Uint8Array) => void,
   ) {}
 
+  /**
+   * Posts a record. A frame posted for several sessions of one node in a row (the same buffer, as
+   * a room's broadcast queues it) travels once, as one MULTICAST record; so a frame's buffer must
+   * not change once posted, as for a session's queue.
+   */
   add(node: string, kind: RecordKind, head: string, body: Uint8Array): void {
+    const open = this.shared.get(node)
+    if (kind === RECORD.UNICAST) {
+      const headBytes = Buffer.byteLength(head)
+      if (open !== undefined && open.frame === body && open.headBytes + 1 + headBytes <= 0xffff && !head.includes(' ')) {
+        open.sessions.push(head)
+        open.headBytes += 1 + headBytes
+        return
+      }
+      if (open !== undefined) this.writeShared(node, open)
+      // The batch is made now, so that batches go out in the order their nodes were first posted to.
+      if (!this.batches.has(node)) this.batches.set(node, this.start(FIRST_SIZE))
+      this.shared.set(node, { frame: body, sessions: [head], headBytes })
+      this.schedule()
+      return
+    }
+    if (open !== undefined) this.writeShared(node, open)
+    this.write(node, kind, head, body)
+  }
+
+  private writeShared(node: string, open: Shared): void {
+    this.shared.delete(node)
+    if (open.sessions.length === 1) this.write(node, RECORD.UNICAST, open.sessions[0]!, open.frame)
+    else this.write(node, RECORD.MULTICAST, open.sessions.join(' '), open.frame)
+  }
+
+  private write(node: string, kind: RecordKind, head: string, body: Uint8Array): void {
     const headBytes = Buffer.byteLength(head)
     if (headBytes > 0xffff) throw new RangeError(`a record's head is ${headBytes} bytes, more than 65,535`)
     const size = 7 + headBytes + body.length
     let batch = this.batches.get(node)
-    if (batch !== undefined && batch.length + size > FLUSH_AT) {
+    if (batch !== undefined && batch.length + size > FLUSH_AT && batch.length > 1 + this.from.length) {
       this.send(node, batch)
       batch = undefined
     }
@@ -61,15 +103,19 @@ export class NodeOutbox {
     at += 4
     buffer.set(body, at)
     batch.length = at + body.length
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(this.flush)
-    }
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(this.flush)
   }
 
   /** Sends every batch now (the node is leaving: what it posted still goes). */
   readonly flush = (): void => {
     this.scheduled = false
+    for (const [node, open] of this.shared) this.writeShared(node, open)
     for (const [node, batch] of this.batches) this.send(node, batch)
   }
 
@@ -104,8 +150,8 @@ export function readRecords(data: Uint8Array, record: (from: string, kind: Recor
     const headEnd = at + 3 + batch.readUInt16BE(at + 1)
     if (headEnd + 4 > batch.length) return
     const bodyEnd = headEnd + 4 + batch.readUInt32BE(headEnd)
-    if (bodyEnd > batch.length || (kind !== RECORD.UNICAST && kind !== RECORD.PLAYER && kind !== RECORD.CONTROL)) return
-    record(from, kind, batch.toString('utf8', at + 3, headEnd), batch.subarray(headEnd + 4, bodyEnd))
+    if (bodyEnd > batch.length || kind < RECORD.UNICAST || kind > RECORD.MULTICAST) return
+    record(from, kind as RecordKind, batch.toString('utf8', at + 3, headEnd), batch.subarray(headEnd + 4, bodyEnd))
     at = bodyEnd
   }
 }
