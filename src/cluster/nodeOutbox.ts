@@ -27,9 +27,12 @@ interface Batch {
   length: number
 }
 
-/** The last frame posted to a node for a session, not written yet: the same frame for more sessions of that node joins it. */
+/**
+ * The last frame posted to a node for a session, not written yet (null: none): the same frame for
+ * more sessions of that node joins it. One per node, reused, so a unicast allocates nothing here.
+ */
 interface Shared {
-  readonly frame: Uint8Array
+  frame: Uint8Array | null
   readonly sessions: string[]
   /** The bytes of the head the sessions make, space-separated. */
   headBytes: number
@@ -51,29 +54,35 @@ export class NodeOutbox {
    * not change once posted, as for a session's queue.
    */
   add(node: string, kind: RecordKind, head: string, body: Uint8Array): void {
-    const open = this.shared.get(node)
-    if (kind === RECORD.UNICAST) {
-      const headBytes = Buffer.byteLength(head)
-      if (open !== undefined && open.frame === body && open.headBytes + 1 + headBytes <= 0xffff && !head.includes(' ')) {
-        open.sessions.push(head)
-        open.headBytes += 1 + headBytes
-        return
-      }
+    let open = this.shared.get(node)
+    if (kind !== RECORD.UNICAST) {
       if (open !== undefined) this.writeShared(node, open)
-      // The batch is made now, so that batches go out in the order their nodes were first posted to.
-      if (!this.batches.has(node)) this.batches.set(node, this.start(FIRST_SIZE))
-      this.shared.set(node, { frame: body, sessions: [head], headBytes })
-      this.schedule()
+      this.write(node, kind, head, body)
       return
     }
-    if (open !== undefined) this.writeShared(node, open)
-    this.write(node, kind, head, body)
+    const headBytes = Buffer.byteLength(head)
+    if (open?.frame === body && open.headBytes + 1 + headBytes <= 0xffff && !head.includes(' ')) {
+      open.sessions.push(head)
+      open.headBytes += 1 + headBytes
+      return
+    }
+    if (open === undefined) this.shared.set(node, (open = { frame: null, sessions: [], headBytes: 0 }))
+    else this.writeShared(node, open)
+    // The batch is made now, so that batches go out in the order their nodes were first posted to.
+    if (!this.batches.has(node)) this.batches.set(node, this.start(FIRST_SIZE))
+    open.frame = body
+    open.sessions.push(head)
+    open.headBytes = headBytes
+    this.schedule()
   }
 
   private writeShared(node: string, open: Shared): void {
-    this.shared.delete(node)
-    if (open.sessions.length === 1) this.write(node, RECORD.UNICAST, open.sessions[0]!, open.frame)
-    else this.write(node, RECORD.MULTICAST, open.sessions.join(' '), open.frame)
+    const { frame, sessions } = open
+    if (frame === null) return
+    open.frame = null
+    if (sessions.length === 1) this.write(node, RECORD.UNICAST, sessions[0]!, frame)
+    else this.write(node, RECORD.MULTICAST, sessions.join(' '), frame)
+    sessions.length = 0
   }
 
   private write(node: string, kind: RecordKind, head: string, body: Uint8Array): void {
