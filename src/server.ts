@@ -19,6 +19,7 @@ import { WebSocketListener } from './transport/webSocketListener.js'
 import { type RoomCluster, type RoomDefinition, RoomRegistry, type Rooms } from './rooms/roomRegistry.js'
 import { ResumeTokens } from './resume/resumeTokens.js'
 import type { ClusterHost, ClusterLink, ClusterOptions } from './cluster/clusterLink.js'
+import type { Tunnels } from './cluster/tunnels.js'
 import type { ClusterNodeState } from '../machines/clusterNode.js'
 
 export type ServerState = 'idle' | 'starting' | 'listening' | 'draining' | 'closing' | 'settling' | 'stopped'
@@ -115,6 +116,8 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   private listeners: Listener[] = []
   private roomRegistry: RoomRegistry | null = null
   private cluster: ClusterLink | null = null
+  /** In a cluster: resumes relayed to the nodes that hold their sessions (src/cluster/tunnels.ts). */
+  private tunnels: Tunnels | null = null
   private clusterRooms: RoomCluster & { handOver(): Promise<void>; close(): void } | null = null
   /** Decided on creation (random unless the cluster option names it), so that it is known before listen() joins. */
   readonly node: string
@@ -250,8 +253,14 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
 
   /** Joins the cluster, and makes this node's rooms the cluster's (src/cluster/clusterRooms.ts). */
   private async joinCluster(options: ClusterOptions): Promise<ClusterLink> {
-    const [{ NatsCluster }, { ClusterRooms }] = await Promise.all([import('./cluster/natsCluster.js'), import('./cluster/clusterRooms.js')])
+    const [{ NatsCluster }, { ClusterRooms }, { Tunnels, tokenPrefix }] = await Promise.all([
+      import('./cluster/natsCluster.js'),
+      import('./cluster/clusterRooms.js'),
+      import('./cluster/tunnels.js'),
+    ])
     const cluster = await NatsCluster.join({ ...options, node: this.node }, this, this.options.inspect)
+    this.tunnels = cluster.tunnels = new Tunnels(cluster, { arrive: (open) => this.arrive(open), maxBufferedBytes: this.options.maxBufferedBytes })
+    this.tokens.prefix = tokenPrefix(this.node)
     try {
       const rooms = await ClusterRooms.start(
         cluster,
@@ -362,6 +371,7 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
         this.roomRegistry?.stop()
         this.clusterRooms?.close()
         this.sweep.stop()
+        this.tunnels?.close()
         await this.listenersClosed
         await this.cluster?.close()
         resolve()
@@ -392,6 +402,8 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
   resume(arrival: ServerSession, token: Uint8Array, received: number, rest: Message[]): void {
     // A token is taken once: of two connections presenting it, the first to be read wins.
     const session = this.tokens.take(token)
+    // Another node's token: the connection is relayed there (src/cluster/tunnels.ts).
+    if (session === undefined && this.tunnels?.open(arrival, token)) return
     if (session === undefined || session.closeReason !== null) return arrival.refuse()
     session.resumeOver(arrival, received, rest)
   }

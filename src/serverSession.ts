@@ -114,6 +114,8 @@ export class ServerSession implements Session, TransportSink, Sweepable {
   /** Unsent bytes past which the peer is a slow consumer: `maxBufferedBytes`, less the replay log's part. */
   private readonly outboundLimit: number
   private store: Map<string, unknown> | null = null
+  /** With `resume`, until the first frame decides what the connection is: every chunk read, for a resume relayed to another node. */
+  private opening: Buffer[] | null
   /** Frames read before the handshake completed; delivered on activation. */
   private held: Message[] | null = null
   private readonly outbound = new OutboundQueue()
@@ -137,6 +139,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.request = pipe.request
     this.log = options.resume === null ? null : new ReplayLog<Buffer>(options.resume.replayBytes, byteLength)
     this.announced = options.resume === null
+    this.opening = options.resume === null ? null : []
     this.outboundLimit = options.maxBufferedBytes - (options.resume?.replayBytes ?? 0)
     this.openedAt = this.lastSeen = this.lastWrite = options.clock.now()
     this.tokens = options.maxMessagesPerSecond
@@ -261,6 +264,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
 
   onData(chunk: Buffer): void {
     if (this.closeReason !== null) return
+    this.opening?.push(chunk)
     const { options } = this.host
     const now = options.clock.now()
     const elapsed = now - this.lastSeen
@@ -424,13 +428,20 @@ export class ServerSession implements Session, TransportSink, Sweepable {
     this.actor.send(REFUSED)
   }
 
-  /** Hands this connection's transport to `session`, which it resumed; this connection ends here. */
-  private giveUp(session: ServerSession): Transport {
+  /** Hands this connection's transport to `sink` (the session it resumed, or a relay to another node's); this connection ends here. */
+  private giveUp(sink: TransportSink): Transport {
     const pipe = this.pipe!
     this.pipe = null
-    pipe.rebind(session)
+    this.opening = null
+    pipe.rebind(sink)
     this.actor.send(HANDED_OVER)
     return pipe
+  }
+
+  /** The session this connection resumes is another node's: its transport goes to `sink`, with every byte read so far. */
+  handOff(sink: TransportSink): { pipe: Transport; read: Buffer[] } {
+    const read = this.opening ?? []
+    return { pipe: this.giveUp(sink), read }
   }
 
   private appendUnchecked(frame: Buffer): void {
@@ -453,6 +464,7 @@ export class ServerSession implements Session, TransportSink, Sweepable {
         if (resume === null) return this.refuse()
         return this.host.resume(this, resume.token, resume.received, frames.slice(1))
       }
+      this.opening = null
       this.announced = true
       this.host.announce(this)
     }

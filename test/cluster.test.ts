@@ -6,15 +6,22 @@
  * silently, leaves it.
  */
 import { randomBytes } from 'node:crypto'
+import { createConnection } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import type { AnyActorRef, InspectionEvent } from 'xstate'
 import { type Client, connect } from '../src/client.js'
 import { createServer, openFileInspector, type Server, type ServerOptions } from '../src/index.js'
+import { tokenPrefix } from '../src/cluster/tunnels.js'
+import { FrameDecoder } from '../src/protocol/decoder.js'
+import { encodeFrame } from '../src/protocol/encoder.js'
 import type { Message } from '../src/protocol/message.js'
+import { goodbyeReason, RESUME_CONTROL_IDS, resumeFrame, TOKEN_BYTES } from '../src/resume/resumeControl.js'
 import { spawnCli } from '../stress/child.js'
 import { ClusterNodes, NATS } from './helpers/clusterNodes.js'
+import { CutProxy } from './helpers/cutProxy.js'
 import { PrivateNats } from './helpers/privateNats.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -197,6 +204,94 @@ describe('a cluster on NATS', () => {
       await nats.stop()
     }
   }, 30_000)
+
+  it('a client that comes back through another node resumes its own session, relayed to the node that holds it, nothing lost either way', async () => {
+    const disconnects: string[] = []
+    const { nodes, ports } = await clusters.start(
+      2,
+      {},
+      (server) => {
+        server.onMessage((session, message) => void session.send(message))
+        server.onDisconnect((_session, error) => void disconnects.push(`${server.node} ${error.code}`))
+      },
+      { resume: { grace: 5_000 } },
+    )
+    const [a, b] = nodes as [Server, Server]
+    const opened = sessionsOf(a)
+    const proxy = await CutProxy.open(ports[0]!)
+    try {
+      const client = await connect({ port: proxy.port, heartbeatInterval: 0, resume: { minDelay: 10, maxDelay: 50 } })
+      clients.push(client)
+      const echoes: number[] = []
+      client.onMessage((message) => {
+        if (message.id === 1) echoes.push(new DataView(message.data.buffer, message.data.byteOffset, 4).getUint32(0))
+      })
+      const ping = (n: number) => client.send({ id: 1, data: Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255) })
+      const sessionId = await opened
+      for (let n = 1; n <= 100; n++) ping(n)
+      await waitFor(() => echoes.length === 100)
+
+      // The network drops the connection; the load balancer sends the client back to node b.
+      proxy.target = ports[1]!
+      proxy.cut()
+      for (let n = 101; n <= 200; n++) ping(n)
+      // While the client is away, node b sends it frames too: they reach the session on a, which keeps them for the resume.
+      for (let n = 201; n <= 300; n++) b.unicast(sessionId, { id: 1, data: Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255) })
+      await waitFor(() => client.status === 'open' && echoes.length === 300, { timeout: 5_000 })
+      for (let n = 301; n <= 400; n++) ping(n)
+      await waitFor(() => echoes.length === 400)
+      expect([...echoes].sort((x, y) => x - y)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1))
+      // Each sender's frames in order: the pings (echoed by a) and b's unicasts.
+      expect(echoes.filter((n) => n <= 200 || n > 300)).toEqual([...Array.from({ length: 200 }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => i + 301)])
+      expect(echoes.filter((n) => n > 200 && n <= 300)).toEqual(Array.from({ length: 100 }, (_, i) => i + 201))
+      expect(proxy.connections).toBe(2)
+      // The session is a's, as before, carried over b; b holds no session of its own.
+      expect(a.session(sessionId)?.state).toBe('active')
+      expect(b.connectionCount).toBe(0)
+      expect(disconnects).toEqual([])
+
+      // The relaying node stops: to a the client is gone again, and it resumes once more, straight to a this time.
+      proxy.target = ports[0]!
+      await b.stop()
+      for (let n = 401; n <= 500; n++) ping(n)
+      await waitFor(() => echoes.length === 500, { timeout: 5_000 })
+      expect(echoes.slice(400)).toEqual(Array.from({ length: 100 }, (_, i) => i + 401))
+      expect(proxy.connections).toBe(3)
+
+      // The client leaves: the session ends on a, once.
+      await client.close()
+      await waitFor(() => disconnects.length === 1)
+      expect(disconnects).toEqual(['a client-closed'])
+      expect(a.session(sessionId)).toBeUndefined()
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('a resume token that names another node but opens nothing there is refused through the relay, and leaves nothing behind', async () => {
+    // The connections' actors, as the nodes' inspector sees them made.
+    const sessions: string[] = []
+    const inspect = (event: InspectionEvent) => {
+      const { id } = event.actorRef as AnyActorRef
+      if (event.type === '@xstate.actor' && id.startsWith('session:')) sessions.push(id)
+    }
+    const { nodes, ports } = await clusters.start(2, {}, () => {}, { resume: { grace: 5_000 }, inspect })
+    const [a, b] = nodes as [Server, Server]
+    const token = Buffer.concat([tokenPrefix('a'), randomBytes(TOKEN_BYTES - 4)])
+    const socket = createConnection({ host: '127.0.0.1', port: ports[1]! })
+    const decoder = new FrameDecoder(1 << 16)
+    const frames: Message[] = []
+    socket.on('data', (chunk) => decoder.push(chunk, frames))
+    await new Promise((resolve) => socket.once('connect', resolve))
+    const resume = resumeFrame(token, 0)
+    socket.write(encodeFrame(resume.id, resume.data))
+    await new Promise((resolve) => socket.once('close', resolve))
+    expect(frames.map((frame) => [frame.id, goodbyeReason(frame.data)])).toEqual([[RESUME_CONTROL_IDS.GOODBYE, 'resume-refused']])
+    // Two: the connection on b, which handed its bytes on, and the one they made on a, which refused them.
+    expect(sessions).toHaveLength(2)
+    expect(a.connectionCount).toBe(0)
+    expect(b.connectionCount).toBe(0)
+  })
 
   it('npm start -- --cluster --node: the CLI joins as that node and says so', async () => {
     const cli = spawnCli(['--port', '0', '--cluster', NATS, '--node', 'cli-node'])

@@ -6,6 +6,7 @@ import { ListenError } from '../errors.js'
 import type { Inspect } from '../options.js'
 import type { ClusterHost, ClusterLink, ClusterOptions, ClusterSession } from './clusterLink.js'
 import { NodeOutbox, readRecords, RECORD, type RecordKind } from './nodeOutbox.js'
+import type { Tunnels } from './tunnels.js'
 
 /** What the sessions bucket holds for a session. */
 interface DirectoryEntry {
@@ -50,6 +51,8 @@ export class NatsCluster implements ClusterLink {
   /** The rooms' part of the cluster (src/cluster/clusterRooms.ts) hears room records and node deaths here. */
   onRecord: ((from: string, kind: RecordKind, head: string, body: Buffer) => void) | null = null
   onNodeLost: ((node: string) => void) | null = null
+  /** Resumes relayed to or from other nodes: they hear TUNNEL records and node deaths. */
+  tunnels: Tunnels | null = null
   /** After each of this node's heartbeats. */
   onBeat: (() => void) | null = null
   /** NATS is back after a partition. */
@@ -165,6 +168,7 @@ export class NatsCluster implements ClusterLink {
   private readonly received = (from: string, kind: RecordKind, head: string, body: Buffer): void => {
     if (kind === RECORD.UNICAST) this.host.deliver(head, body)
     else if (kind === RECORD.MULTICAST) for (const sessionId of head.split(' ')) this.host.deliver(sessionId, body)
+    else if (kind === RECORD.TUNNEL) this.tunnels?.received(from, head, body)
     else this.onRecord?.(from, kind, head, body)
   }
 
@@ -230,7 +234,11 @@ export class NatsCluster implements ClusterLink {
     if (Date.now() < this.reapAfter) return
     const live = this.liveNodes()
     const now = new Set(live)
-    for (const node of this.wasLive) if (!now.has(node)) this.onNodeLost?.(node)
+    for (const node of this.wasLive) {
+      if (now.has(node)) continue
+      this.tunnels?.nodeLost(node)
+      this.onNodeLost?.(node)
+    }
     this.wasLive = now
     if (live[0] !== this.node) return
     for (const [sessionId, { node }] of this.sessions) if (!this.live(node)) void this.sessionKv.delete(sessionId).catch(() => {})

@@ -14,6 +14,8 @@ export const RECORD = Object.freeze({
   CONTROL: 3,
   /** One frame for several sessions (a room's broadcast to its players on that node): head, their ids, space-separated; body, the frame. */
   MULTICAST: 4,
+  /** A connection relayed between nodes for a resume (src/cluster/tunnels.ts): head, `<tunnel id> <op>[ <arg>]`; body, bytes. */
+  TUNNEL: 5,
 })
 
 export type RecordKind = (typeof RECORD)[keyof typeof RECORD]
@@ -159,7 +161,7 @@ export function readRecords(data: Uint8Array, record: (from: string, kind: Recor
     const headEnd = at + 3 + batch.readUInt16BE(at + 1)
     if (headEnd + 4 > batch.length) return
     const bodyEnd = headEnd + 4 + batch.readUInt32BE(headEnd)
-    if (bodyEnd > batch.length || kind < RECORD.UNICAST || kind > RECORD.MULTICAST) return
+    if (bodyEnd > batch.length || kind < RECORD.UNICAST || kind > RECORD.TUNNEL) return
     record(from, kind as RecordKind, batch.toString('utf8', at + 3, headEnd), batch.subarray(headEnd + 4, bodyEnd))
     at = bodyEnd
   }

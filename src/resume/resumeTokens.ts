@@ -13,13 +13,16 @@ export interface TokenHolder {
 }
 
 /**
- * The live resume tokens of one server: 128 random bits from `crypto` each, bound to one session.
+ * The live resume tokens of one server: 128 random bits from `crypto` each (96 in a cluster, after
+ * 32 that name the node), bound to one session.
  * A resume takes its token out at once, so of two connections presenting it only the first is
  * let in; the token opens nothing while that connection lives, and dies when the client confirms
  * the new one, or comes back should the connection be lost before the client had the new token.
  */
 export class ResumeTokens<S extends TokenHolder> {
   private readonly sessions = new Map<string, S>()
+  /** In a cluster, every token starts with these bytes of the node's (src/cluster/tunnels.ts), the rest random. */
+  prefix: Uint8Array | null = null
 
   get size(): number {
     return this.sessions.size
@@ -29,6 +32,7 @@ export class ResumeTokens<S extends TokenHolder> {
   issue(session: S): Buffer {
     if (session.token !== null) this.sessions.delete(session.token)
     const token = randomBytes(TOKEN_BYTES)
+    if (this.prefix !== null) token.set(this.prefix)
     session.token = token.toString('base64url')
     this.sessions.set(session.token, session)
     return token

@@ -17,6 +17,8 @@ export class CutProxy {
   connections = 0
   /** While true, every new connection is reset as it arrives: the network is down. */
   blocking = false
+  /** Where new connections go: change it, and the next ones reach another server (a load balancer's choice). */
+  target: number
   private readonly pairs = new Set<Pair>()
   /** Ends left open by a cut that kept the server side, or by a freeze. */
   private readonly held: Socket[] = []
@@ -24,15 +26,17 @@ export class CutProxy {
   private constructor(
     private readonly listener: Server,
     port: number,
+    target: number,
   ) {
     this.port = port
+    this.target = target
   }
 
   static async open(targetPort: number): Promise<CutProxy> {
     let proxy: CutProxy | null = null
-    const listener = createServer({ noDelay: true }, (client) => proxy!.accept(client, targetPort))
+    const listener = createServer({ noDelay: true }, (client) => proxy!.accept(client))
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
-    proxy = new CutProxy(listener, (listener.address() as { port: number }).port)
+    proxy = new CutProxy(listener, (listener.address() as { port: number }).port, targetPort)
     return proxy
   }
 
@@ -80,14 +84,14 @@ export class CutProxy {
     await new Promise<void>((resolve) => this.listener.close(() => resolve()))
   }
 
-  private accept(client: Socket, targetPort: number): void {
+  private accept(client: Socket): void {
     if (this.blocking) {
       client.on('error', () => {})
       client.resetAndDestroy()
       return
     }
     this.connections++
-    const server = connect({ host: '127.0.0.1', port: targetPort, noDelay: true })
+    const server = connect({ host: '127.0.0.1', port: this.target, noDelay: true })
     const pair = { client, server }
     this.pairs.add(pair)
     const drop = () => {
