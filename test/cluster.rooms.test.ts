@@ -140,6 +140,12 @@ describe('rooms across a cluster', () => {
     const all = Array.from({ length: 200 }, (_, i) => i + 1)
     for (const p of [host, first, second]) await waitFor(() => p.tallies.length >= 200, { timeout: 10_000 })
     for (const p of [host, first, second]) expect(p.tallies).toEqual(all)
+
+    // A frame too large for one NATS message does not cross to the room; the next one does, and no node breaks.
+    first.client.send({ id: BUMP, data: new Uint8Array(1024 * 1024 - 16) })
+    bump(first)
+    for (const p of [host, first, second]) await waitFor(() => p.tallies.length === 201)
+    expect(first.tallies.at(-1)).toBe(201)
   })
 
   it('matchmake() and joinById() from a handler seat a session in another node\'s room; a bad id is refused', async () => {

@@ -69,6 +69,13 @@ describe('a cluster on NATS', () => {
     await waitFor(() => got.length === 1)
     expect(Buffer.from(got[0]!.data).toString()).toBe('from a')
     expect(a.unicast('no-such-session-0000-0000-000000000000', { id: 5, data: Buffer.alloc(1) })).toBe(false)
+    // A frame larger than one NATS message (1 MB here) cannot cross: unicast and broadcast say so, and nothing breaks.
+    const huge = { id: 6, data: new Uint8Array(1024 * 1024) }
+    expect(a.unicast(sessionId, huge)).toBe(false)
+    expect(a.broadcast(huge)).toBe(0)
+    expect(a.unicast(sessionId, { id: 5, data: Buffer.from('after') })).toBe(true)
+    await waitFor(() => got.length === 2)
+    expect(got.map((message) => message.id)).toEqual([5, 5])
   })
 
   it('findUser says which sessions of which nodes a user id has, as each node binds it', async () => {
@@ -223,8 +230,10 @@ describe('a cluster on NATS', () => {
       const client = await connect({ port: proxy.port, heartbeatInterval: 0, resume: { minDelay: 10, maxDelay: 50 } })
       clients.push(client)
       const echoes: number[] = []
+      let big: Uint8Array | null = null
       client.onMessage((message) => {
         if (message.id === 1) echoes.push(new DataView(message.data.buffer, message.data.byteOffset, 4).getUint32(0))
+        else big = Uint8Array.from(message.data)
       })
       const ping = (n: number) => client.send({ id: 1, data: Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255) })
       const sessionId = await opened
@@ -245,6 +254,11 @@ describe('a cluster on NATS', () => {
       expect(echoes.filter((n) => n <= 200 || n > 300)).toEqual([...Array.from({ length: 200 }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => i + 301)])
       expect(echoes.filter((n) => n > 200 && n <= 300)).toEqual(Array.from({ length: 100 }, (_, i) => i + 201))
       expect(proxy.connections).toBe(2)
+      // A frame larger than a relay's record crosses whole, both ways.
+      const sent = Uint8Array.from({ length: 300_000 }, (_, i) => i % 251)
+      client.send({ id: 2, data: sent })
+      await waitFor(() => big !== null)
+      expect(Buffer.compare(big!, sent)).toBe(0)
       // The session is a's, as before, carried over b; b holds no session of its own.
       expect(a.session(sessionId)?.state).toBe('active')
       expect(b.connectionCount).toBe(0)

@@ -80,6 +80,18 @@ describe('NodeOutbox', () => {
     for (const data of sent) expect(data.length).toBeLessThanOrEqual(256 * 1024)
   })
 
+  it('refuses a record too large for one NATS message, and sends early what would pass a small limit', () => {
+    const sent: Uint8Array[] = []
+    const outbox = new NodeOutbox('a', (_node, data) => sent.push(data), 1_000)
+    expect(outbox.add('b', RECORD.UNICAST, 's1', new Uint8Array(1_000 - 2 - 7 - 2 + 1))).toBe(false)
+    expect(outbox.add('b', RECORD.PLAYER, 's1 r1', new Uint8Array(2_000))).toBe(false)
+    expect(outbox.add('b', RECORD.UNICAST, 's1', new Uint8Array(600))).toBe(true)
+    expect(outbox.add('b', RECORD.UNICAST, 's2', new Uint8Array(600))).toBe(true)
+    outbox.flush()
+    expect(sent.map(read).map((records) => records.map(({ head }) => head))).toEqual([['s1'], ['s2']])
+    for (const data of sent) expect(data.length).toBeLessThanOrEqual(1_000)
+  })
+
   it('reads the whole records of a cut or corrupt batch and stops there, without throwing', () => {
     const sent: Uint8Array[] = []
     const outbox = new NodeOutbox('a', (_node, data) => sent.push(data))

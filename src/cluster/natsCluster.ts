@@ -78,7 +78,13 @@ export class NatsCluster implements ClusterLink {
     /** Opens (or makes) a bucket of the cluster's own: the rooms' directory and snapshots. */
     readonly bucket: (suffix: string) => Promise<KV>,
   ) {
-    this.outbox = new NodeOutbox(node, (target, data) => nc.publish(`${prefix}.node.${target}`, data))
+    // A connection closed under the flush throws: what it held is lost with the connection, never thrown into the event loop.
+    const publish = (target: string, data: Uint8Array) => {
+      try {
+        nc.publish(`${prefix}.node.${target}`, data)
+      } catch {}
+    }
+    this.outbox = new NodeOutbox(node, publish, nc.info?.max_payload)
     this.actor = createActor(clusterNodeMachine, { id: `cluster:${node}`, inspect })
     this.actor.subscribe((snapshot) => {
       this.clustered = snapshot.matches('clustered')
@@ -272,21 +278,24 @@ export class NatsCluster implements ClusterLink {
   /** A frame for a session of that node, whatever the directory says yet (a room knows its players' nodes). */
   unicastTo(node: string, sessionId: string, frame: Uint8Array): boolean {
     if (this.down || !this.live(node)) return false
-    this.outbox.add(node, RECORD.UNICAST, sessionId, frame)
-    return true
+    return this.outbox.add(node, RECORD.UNICAST, sessionId, frame)
   }
 
   /** Queues a record for another live node; records to one node go in one message per event-loop turn, in order. */
   post(node: string, kind: RecordKind, head: string, body: Uint8Array): boolean {
     if (this.down || !this.live(node) || node === this.node) return false
-    this.outbox.add(node, kind, head, body)
-    return true
+    return this.outbox.add(node, kind, head, body)
   }
 
+  /** False if NATS is unreachable, or the frame is larger than one NATS message. */
   broadcast(frame: Buffer): boolean {
     if (this.down) return false
-    this.nc.publish(this.ownBroadcast, frame)
-    return true
+    try {
+      this.nc.publish(this.ownBroadcast, frame)
+      return true
+    } catch {
+      return false
+    }
   }
 
   opened(sessionId: string): void {

@@ -20,7 +20,7 @@ export const RECORD = Object.freeze({
 
 export type RecordKind = (typeof RECORD)[keyof typeof RECORD]
 
-/** A batch is sent early once it holds this much, well under NATS's default 1 MiB payload limit. */
+/** A batch is sent early once it holds this much (or NATS's payload limit, if that is smaller). */
 const FLUSH_AT = 256 * 1024
 const FIRST_SIZE = 16 * 1024
 
@@ -44,29 +44,40 @@ export class NodeOutbox {
   private readonly batches = new Map<string, Batch>()
   private readonly shared = new Map<string, Shared>()
   private scheduled = false
+  private readonly flushAt: number
+  /** The largest record a batch can carry: one NATS message, less the batch's own header. */
+  private readonly maxRecord: number
 
   constructor(
     private readonly from: string,
     private readonly publish: (node: string, data: Uint8Array) => void,
-  ) {}
+    /** The most bytes NATS takes in one message (the server's `max_payload`). */
+    maxMessage = 1024 * 1024,
+  ) {
+    this.flushAt = Math.min(FLUSH_AT, maxMessage)
+    this.maxRecord = maxMessage - 1 - from.length
+  }
 
   /**
-   * Posts a record. A frame posted for several sessions of one node in a row (the same buffer, as
-   * a room's broadcast queues it) travels once, as one MULTICAST record; so a frame's buffer must
-   * not change once posted, as for a session's queue.
+   * Posts a record; false, and nothing posted, if it is too large for one NATS message (a frame
+   * that large cannot cross nodes). A frame posted for several sessions of one node in a row (the
+   * same buffer, as a room's broadcast queues it) travels once, as one MULTICAST record; so a
+   * frame's buffer must not change once posted, as for a session's queue.
    */
-  add(node: string, kind: RecordKind, head: string, body: Uint8Array): void {
+  add(node: string, kind: RecordKind, head: string, body: Uint8Array): boolean {
+    const headBytes = Buffer.byteLength(head)
+    if (7 + headBytes + body.length > this.maxRecord) return false
     let open = this.shared.get(node)
     if (kind !== RECORD.UNICAST) {
       if (open !== undefined) this.writeShared(node, open)
       this.write(node, kind, head, body)
-      return
+      return true
     }
-    const headBytes = Buffer.byteLength(head)
-    if (open?.frame === body && open.headBytes + 1 + headBytes <= 0xffff && !head.includes(' ')) {
+    const joined = open === undefined ? 0 : open.headBytes + 1 + headBytes
+    if (open?.frame === body && joined <= 0xffff && 7 + joined + body.length <= this.maxRecord && !head.includes(' ')) {
       open.sessions.push(head)
-      open.headBytes += 1 + headBytes
-      return
+      open.headBytes = joined
+      return true
     }
     if (open === undefined) this.shared.set(node, (open = { frame: null, sessions: [], headBytes: 0 }))
     else this.writeShared(node, open)
@@ -76,6 +87,7 @@ export class NodeOutbox {
     open.sessions.push(head)
     open.headBytes = headBytes
     this.schedule()
+    return true
   }
 
   private writeShared(node: string, open: Shared): void {
@@ -92,7 +104,7 @@ export class NodeOutbox {
     if (headBytes > 0xffff) throw new RangeError(`a record's head is ${headBytes} bytes, more than 65,535`)
     const size = 7 + headBytes + body.length
     let batch = this.batches.get(node)
-    if (batch !== undefined && batch.length + size > FLUSH_AT && batch.length > 1 + this.from.length) {
+    if (batch !== undefined && batch.length + size > this.flushAt && batch.length > 1 + this.from.length) {
       this.send(node, batch)
       batch = undefined
     }

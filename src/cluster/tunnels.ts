@@ -35,6 +35,8 @@ export interface Arrival {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** A connection's bytes cross in records of at most this much, well inside one NATS message. */
+const CHUNK = 64 * 1024
 const CLOSE_REASONS: ReadonlySet<string> = new Set<TransportCloseReason>(['client-closed', 'reset', 'text-message', 'message-too-large', 'websocket-error'])
 
 /**
@@ -79,7 +81,9 @@ export class Tunnels {
     const { pipe, read } = arrival.handOff(relay)
     relay.pipe = pipe
     this.relays.set(id, relay)
-    if (!this.post(node, `${id} open ${pipe.kind} ${pipe.remoteAddress}`, Buffer.concat(read))) relay.cut('reset')
+    const bytes = Buffer.concat(read)
+    const sent = this.post(node, `${id} open ${pipe.kind} ${pipe.remoteAddress}`, bytes.subarray(0, CHUNK)) && (bytes.length <= CHUNK || this.post(node, `${id} in`, bytes.subarray(CHUNK)))
+    if (!sent) relay.cut('reset')
     return true
   }
 
@@ -96,8 +100,11 @@ export class Tunnels {
     return undefined
   }
 
+  /** A TUNNEL record, or several for bytes past one chunk. */
   post(node: string, head: string, body: Uint8Array): boolean {
-    return this.link.post(node, RECORD.TUNNEL, head, body)
+    if (body.length <= CHUNK) return this.link.post(node, RECORD.TUNNEL, head, body)
+    for (let at = 0; at < body.length; at += CHUNK) if (!this.link.post(node, RECORD.TUNNEL, head, body.subarray(at, at + CHUNK))) return false
+    return true
   }
 
   /** A TUNNEL record from `from`. */
