@@ -282,6 +282,47 @@ describe('a cluster on NATS', () => {
     }
   })
 
+  it('a relayed client: cut by the relaying node when it reads too slowly (its session waits on its node), and closed when its session\'s node stops', async () => {
+    const echo = (server: Server) => void server.onMessage((session, message) => void session.send(message))
+    const { nodes, ports } = await clusters.start(2, {}, echo, { resume: { grace: 5_000 }, maxBufferedBytes: 256 * 1024 })
+    const [a, b] = nodes as [Server, Server]
+    /** A client of node a whose connection was lost and came back through b. */
+    const relayed = async (proxy: CutProxy) => {
+      const opened = sessionsOf(a)
+      const client = await connect({ port: proxy.port, heartbeatInterval: 0, resume: { minDelay: 10, maxDelay: 50 } })
+      clients.push(client)
+      // Its first frame opens the session; the echo comes after its resume token.
+      client.send({ id: 1, data: new Uint8Array(1) })
+      const sessionId = await opened
+      await client.receive()
+      proxy.target = ports[1]!
+      proxy.cut()
+      await waitFor(() => proxy.connections === 2 && client.status === 'open' && a.session(sessionId)?.state === 'active')
+      return { client, sessionId }
+    }
+    const slow = await CutProxy.open(ports[0]!)
+    const stopped = await CutProxy.open(ports[0]!)
+    try {
+      const { sessionId } = await relayed(slow)
+      // The client stops reading: what a sends piles up on b, which cuts the client at maxBufferedBytes.
+      slow.freeze()
+      const chunk = { id: 3, data: new Uint8Array(50_000) }
+      for (let i = 0; i < 2_000 && a.session(sessionId)?.state === 'active'; i++) {
+        a.session(sessionId)!.send(chunk)
+        await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+      await waitFor(() => a.session(sessionId)?.state === 'detached')
+
+      const { client } = await relayed(stopped)
+      await a.stop()
+      expect(await client.closed).toBe('server-stopping')
+      expect(b.connectionCount).toBe(0)
+    } finally {
+      await slow.close()
+      await stopped.close()
+    }
+  })
+
   it('a resume token that names another node but opens nothing there is refused through the relay, and leaves nothing behind', async () => {
     // The connections' actors, as the nodes' inspector sees them made.
     const sessions: string[] = []
