@@ -259,8 +259,6 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
       import('./cluster/tunnels.js'),
     ])
     const cluster = await NatsCluster.join({ ...options, node: this.node }, this, this.options.inspect)
-    this.tunnels = cluster.tunnels = new Tunnels(cluster, { arrive: (open) => this.arrive(open), maxBufferedBytes: this.options.maxBufferedBytes })
-    this.tokens.prefix = tokenPrefix(this.node)
     try {
       const rooms = await ClusterRooms.start(
         cluster,
@@ -277,6 +275,8 @@ class ZerostateServer implements Server, SessionHost, Arrivals, ClusterHost {
       )
       this.clusterRooms = rooms
       if (this.roomRegistry !== null) this.roomRegistry.cluster = rooms
+      this.tunnels = cluster.tunnels = new Tunnels(cluster, { arrive: (open) => this.arrive(open), maxBufferedBytes: this.options.maxBufferedBytes })
+      this.tokens.prefix = tokenPrefix(this.node)
     } catch (error) {
       await cluster.close()
       throw error
