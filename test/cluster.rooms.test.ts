@@ -198,6 +198,39 @@ describe('rooms across a cluster', () => {
     }
   })
 
+  it('a player that comes back through another node keeps its seat: the room hears player.dropped, then player.resumed', async () => {
+    const { ports } = await clusters.start(2, {}, (server) => server.room('hearing', { machine: hearingRoom, maxPlayers: 2 }), { resume: { grace: 5_000 } })
+    const owner = await player(ports[0]!)
+    const roomId = await join(owner, { name: 'hearing' })
+    // The player's node is b; when its connection is lost, it comes back through a.
+    const proxy = await CutProxy.open(ports[1]!)
+    try {
+      const client = await connect({ port: proxy.port, heartbeatInterval: 0, resume: { minDelay: 10, maxDelay: 50 } })
+      clients.push(client)
+      const heardByPlayer: string[] = []
+      const joined = new Promise<Message>((resolve) =>
+        client.onMessage((message) => {
+          if (message.id === ROOM_CONTROL_IDS.JOINED) resolve(message)
+          else if (message.id === HEARD) heardByPlayer.push(new TextDecoder().decode(message.data))
+        }),
+      )
+      client.send({ id: ROOM_CONTROL_IDS.JOIN, data: json({ name: 'hearing' }) })
+      expect(parse(await joined).roomId).toBe(roomId)
+      const heard: string[] = []
+      owner.client.onMessage((message) => message.id === HEARD && heard.push(new TextDecoder().decode(message.data)))
+      proxy.target = ports[0]!
+      proxy.cut()
+      await waitFor(() => heard.includes('player.resumed'), { timeout: 5_000 })
+      expect(heard.filter((event) => event !== 'player.joined')).toEqual(['player.dropped', 'player.resumed'])
+      // Its frames still reach the room, which answers it, through the relay.
+      client.send({ id: 5, data: new Uint8Array(0) })
+      await waitFor(() => heard.includes('player.message') && heardByPlayer.includes('player.message'))
+      expect(proxy.connections).toBe(2)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('NATS stopped and restarted under play: no crash, the room plays on for its node\'s players, and its other players are back once the cluster heals', async () => {
     const nats = await PrivateNats.start()
     const beat: NodeJS.Timeout[] = []
