@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { AnyActorRef, InspectionEvent } from 'xstate'
 import { type Client, connect } from '../src/client.js'
-import { createServer, openFileInspector, type Server, type ServerOptions } from '../src/index.js'
+import WebSocket from 'ws'
+import { type Address, connectWebSocket, createServer, openFileInspector, type Server, type ServerOptions } from '../src/index.js'
 import { tokenPrefix } from '../src/cluster/tunnels.js'
 import { FrameDecoder } from '../src/protocol/decoder.js'
 import { encodeFrame } from '../src/protocol/encoder.js'
@@ -277,6 +278,33 @@ describe('a cluster on NATS', () => {
       await waitFor(() => disconnects.length === 1)
       expect(disconnects).toEqual(['a client-closed'])
       expect(a.session(sessionId)).toBeUndefined()
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('over WebSocket too: the relayed session is still a WebSocket session, with the upgrade request the relaying node had', async () => {
+    const echo = (server: Server) => void server.onMessage((session, message) => void session.send(message))
+    const { nodes, addresses } = await clusters.start(2, {}, echo, { resume: { grace: 5_000 } }, { port: 0, webSocket: { port: 0 } })
+    const [a] = nodes as [Server, Server]
+    const portOf = (address: Address) => Number(new URL(address.webSocket!.url).port)
+    const opened = sessionsOf(a)
+    const proxy = await CutProxy.open(portOf(addresses[0]!))
+    try {
+      const client = await connectWebSocket({ url: `ws://127.0.0.1:${proxy.port}/?player=7`, WebSocket, heartbeatInterval: 0, resume: { minDelay: 10, maxDelay: 50 } })
+      client.send({ id: 1, data: Uint8Array.of(1) })
+      const sessionId = await opened
+      await client.receive()
+      proxy.target = portOf(addresses[1]!)
+      proxy.cut()
+      client.send({ id: 1, data: Uint8Array.of(2) })
+      expect(Array.from((await client.receive()).data)).toEqual([2])
+      expect(proxy.connections).toBe(2)
+      const session = a.session(sessionId)!
+      expect(session.transport).toBe('websocket')
+      expect(session.request?.url).toBe('/?player=7')
+      expect(session.request?.headers.host).toBe(`127.0.0.1:${proxy.port}`)
+      await client.close()
     } finally {
       await proxy.close()
     }

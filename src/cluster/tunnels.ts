@@ -1,5 +1,5 @@
 import type { CloseReason } from '../errors.js'
-import type { Transport, TransportCloseReason, TransportKind, TransportSink } from '../transport/transport.js'
+import type { Transport, TransportCloseReason, TransportKind, TransportSink, UpgradeRequest } from '../transport/transport.js'
 import { RECORD } from './nodeOutbox.js'
 
 /** Where a cluster's resume token says it was made: its first bytes are this of the node's id. */
@@ -48,7 +48,8 @@ const CLOSE_REASONS: ReadonlySet<string> = new Set<TransportCloseReason>(['clien
  *
  * TUNNEL records (src/cluster/nodeOutbox.ts) carry it, in the batches between the two nodes and so
  * in order: head `<tunnel id> <op>[ <arg>]`, the id the relaying node's. From the relaying node:
- * `open <kind> <remote address>` with the bytes read so far, `in` with more, `closed <reason>`.
+ * `open <kind> <remote address>` with the WebSocket upgrade request (a length, 4 bytes, then
+ * JSON; length 0 over TCP) and the bytes read so far, `in` with more, `closed <reason>`.
  * From the session's node: `out` with bytes for the client, `pause`, `resume`, `end <reason>` and
  * `destroy <reason>`. A node that dies takes its tunnels with it: the other end sees a reset.
  */
@@ -82,7 +83,11 @@ export class Tunnels {
     relay.pipe = pipe
     this.relays.set(id, relay)
     const bytes = Buffer.concat(read)
-    const sent = this.post(node, `${id} open ${pipe.kind} ${pipe.remoteAddress}`, bytes.subarray(0, CHUNK)) && (bytes.length <= CHUNK || this.post(node, `${id} in`, bytes.subarray(CHUNK)))
+    const request = pipe.request === null ? EMPTY : Buffer.from(JSON.stringify(pipe.request))
+    const length = Buffer.allocUnsafe(4)
+    length.writeUInt32BE(request.length)
+    const opening = Buffer.concat([length, request, bytes.subarray(0, CHUNK)])
+    const sent = this.post(node, `${id} open ${pipe.kind} ${pipe.remoteAddress}`, opening) && (bytes.length <= CHUNK || this.post(node, `${id} in`, bytes.subarray(CHUNK)))
     if (!sent) relay.cut('reset')
     return true
   }
@@ -131,13 +136,25 @@ export class Tunnels {
   private arrived(from: string, id: string, arg: string, body: Buffer): void {
     const space = arg.indexOf(' ')
     const kind: TransportKind = arg.slice(0, space) === 'websocket' ? 'websocket' : 'tcp'
+    if (body.length < 4) return
+    const requestEnd = 4 + body.readUInt32BE(0)
+    if (requestEnd > body.length) return
+    let request: UpgradeRequest | null = null
+    if (requestEnd > 4) {
+      try {
+        request = JSON.parse(body.toString('utf8', 4, requestEnd)) as UpgradeRequest
+      } catch {
+        return
+      }
+    }
+    const bytes = body.subarray(requestEnd)
     let transport: TunnelTransport | undefined
     this.host.arrive((sink) => {
-      transport = new TunnelTransport(this, from, id, kind, arg.slice(space + 1), sink)
+      transport = new TunnelTransport(this, from, id, kind, arg.slice(space + 1), request, sink)
       this.remote.set(`${from} ${id}`, transport)
       return transport
     })
-    if (body.length > 0) transport?.sink.onData(body)
+    if (bytes.length > 0) transport?.sink.onData(bytes)
   }
 
   forget(relay: Relay): void {
@@ -235,7 +252,6 @@ class Relay implements TransportSink {
 
 /** On the session's node: a connection whose bytes another node relays. */
 class TunnelTransport implements Transport {
-  readonly request = null
   readonly writableLength = 0
   private closed = false
 
@@ -245,6 +261,8 @@ class TunnelTransport implements Transport {
     private readonly id: string,
     readonly kind: TransportKind,
     readonly remoteAddress: string,
+    /** The client's WebSocket upgrade request, as the relaying node had it; null over TCP. */
+    readonly request: UpgradeRequest | null,
     public sink: TransportSink,
   ) {}
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { Kvm } from '@nats-io/kv'
 import { connect as connectNats } from '@nats-io/transport-node'
-import { createServer, type Server, type ServerOptions } from '../../src/index.js'
+import { type Address, createServer, type ListenOptions, type Server, type ServerOptions } from '../../src/index.js'
 
 export const NATS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
 const BUCKETS = ['nodes', 'sessions', 'rooms', 'snapshots']
@@ -21,7 +21,8 @@ export class ClusterNodes {
     options: Partial<ServerOptions['cluster']> = {},
     setup: (server: Server) => void = () => {},
     serverOptions: Omit<ServerOptions, 'cluster'> = {},
-  ): Promise<{ nodes: Server[]; ports: number[]; name: string }> {
+    listen: ListenOptions & { port?: number } = { port: 0 },
+  ): Promise<{ nodes: Server[]; ports: number[]; addresses: Address[]; name: string }> {
     const name = `test-${randomBytes(4).toString('hex')}`
     this.names.push(name)
     const nodes = Array.from({ length: count }, (_, i) =>
@@ -29,11 +30,14 @@ export class ClusterNodes {
     )
     this.servers.push(...nodes)
     const ports: number[] = []
+    const addresses: Address[] = []
     for (const node of nodes) {
       setup(node)
-      ports.push((await node.listen({ port: 0 })).port!)
+      const address = await node.listen(listen)
+      addresses.push(address)
+      ports.push(address.port)
     }
-    return { nodes, ports, name }
+    return { nodes, ports, addresses, name }
   }
 
   /** Stops every node started since the last call. */
