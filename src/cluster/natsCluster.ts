@@ -61,7 +61,10 @@ export class NatsCluster implements ClusterLink {
   private closing = false
   /** `cluster:<node>` in the inspector: clustered, partitioned (NATS unreachable), leaving, left. */
   readonly actor: Actor<ClusterNodeMachine>
-  /** No reaping before this time: back from a partition, the others' heartbeats in memory are old. */
+  /**
+   * No reaping, and no restoring of rooms, before this time: back from a partition, the others'
+   * heartbeats in memory are old.
+   */
   private reapAfter = 0
   /** The chart's `clustered` state, kept by a subscription: every cross-node frame asks, and a field costs less than `matches`. */
   private clustered = true
@@ -204,6 +207,7 @@ export class NatsCluster implements ClusterLink {
   private async alive(): Promise<void> {
     if (this.closing || this.down) return
     await this.nodeKv.put(this.node, String(Date.now()))
+    if (Date.now() < this.reapAfter) return
     this.reapDead()
     this.onBeat?.()
   }
@@ -237,7 +241,6 @@ export class NatsCluster implements ClusterLink {
    * live node with the smallest id deletes the dead nodes' entries.
    */
   private reapDead(): void {
-    if (Date.now() < this.reapAfter) return
     const live = this.liveNodes()
     const now = new Set(live)
     for (const node of this.wasLive) {
