@@ -130,9 +130,10 @@ describe('rooms across a cluster', () => {
   })
 
   it('a room\'s broadcast to several players of another node travels once to that node, and reaches each of them in order', async () => {
-    const { ports } = await clusters.start(2, {}, withTally(3))
+    const { nodes, ports } = await clusters.start(2, {}, withTally(3))
     const host = await player(ports[0]!)
     const roomId = await join(host)
+    await waitFor(() => nodes[1]!.rooms.directory('tally').length === 1)
     const [first, second] = [await player(ports[1]!), await player(ports[1]!)]
     expect(await join(first)).toBe(roomId)
     expect(await join(second)).toBe(roomId)
@@ -177,9 +178,10 @@ describe('rooms across a cluster', () => {
   })
 
   it('a remote player\'s connection lost and resumed: the room on the other node hears player.dropped, then player.resumed', async () => {
-    const { ports } = await clusters.start(2, {}, (server) => server.room('hearing', { machine: hearingRoom, maxPlayers: 2 }), { resume: { grace: 5_000 } })
+    const { nodes, ports } = await clusters.start(2, {}, (server) => server.room('hearing', { machine: hearingRoom, maxPlayers: 2 }), { resume: { grace: 5_000 } })
     const owner = await player(ports[0]!)
     const roomId = await join(owner, { name: 'hearing' })
+    await waitFor(() => nodes[1]!.rooms.directory('hearing').length === 1)
     const proxy = await CutProxy.open(ports[1]!)
     try {
       const client = await connect({ port: proxy.port, heartbeatInterval: 0, resume: { minDelay: 10, maxDelay: 50 } })
@@ -199,9 +201,10 @@ describe('rooms across a cluster', () => {
   })
 
   it('a player that comes back through another node keeps its seat: the room hears player.dropped, then player.resumed', async () => {
-    const { ports } = await clusters.start(2, {}, (server) => server.room('hearing', { machine: hearingRoom, maxPlayers: 2 }), { resume: { grace: 5_000 } })
+    const { nodes, ports } = await clusters.start(2, {}, (server) => server.room('hearing', { machine: hearingRoom, maxPlayers: 2 }), { resume: { grace: 5_000 } })
     const owner = await player(ports[0]!)
     const roomId = await join(owner, { name: 'hearing' })
+    await waitFor(() => nodes[1]!.rooms.directory('hearing').length === 1)
     // The player's node is b; when its connection is lost, it comes back through a.
     const proxy = await CutProxy.open(ports[1]!)
     try {

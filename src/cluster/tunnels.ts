@@ -122,10 +122,7 @@ export class Tunnels {
       const transport = this.remote.get(key)
       if (transport === undefined) return
       if (op === 'in') transport.sink.onData(body)
-      else {
-        this.remote.delete(key)
-        transport.sink.onPeerClose(CLOSE_REASONS.has(arg) ? (arg as TransportCloseReason) : 'reset')
-      }
+      else transport.peerClosed(CLOSE_REASONS.has(arg) ? (arg as TransportCloseReason) : 'reset')
       return
     }
     const relay = this.relays.get(id)
@@ -168,20 +165,12 @@ export class Tunnels {
   /** A node died or left: the connections relayed to it are cut, and those it relayed here are lost. */
   nodeLost(node: string): void {
     for (const relay of [...this.relays.values()]) if (relay.node === node) relay.cut('reset')
-    for (const [key, transport] of [...this.remote]) {
-      if (transport.node !== node) continue
-      this.remote.delete(key)
-      transport.sink.onPeerClose('reset')
-    }
+    for (const transport of [...this.remote.values()]) if (transport.node === node) transport.peerClosed('reset')
   }
 
   /** This node is stopping: every connection it relays is closed; the sessions' nodes hear a client that went away. */
   close(): void {
     for (const relay of [...this.relays.values()]) relay.cut('reset', 'server-stopping')
-  }
-
-  get relayed(): number {
-    return this.relays.size
   }
 }
 
@@ -293,6 +282,14 @@ class TunnelTransport implements Transport {
     this.sink = sink
   }
 
+  /** The client's connection is gone (the relaying node says so, or died). */
+  peerClosed(reason: TransportCloseReason): void {
+    if (this.closed) return
+    this.closed = true
+    this.tunnels.forgetRemote(this.node, this.id)
+    this.sink.onPeerClose(reason)
+  }
+
   private tell(op: string): void {
     if (!this.closed && !this.tunnels.post(this.node, `${this.id} ${op}`, EMPTY)) this.lost()
   }
@@ -304,11 +301,8 @@ class TunnelTransport implements Transport {
     this.tunnels.post(this.node, `${this.id} ${op}`, EMPTY)
   }
 
-  /** NATS or the relaying node is unreachable: the connection is as good as reset. */
+  /** NATS or the relaying node is unreachable: the connection is as good as reset (after the write that found it, not inside it). */
   private lost(): void {
-    if (this.closed) return
-    this.closed = true
-    this.tunnels.forgetRemote(this.node, this.id)
-    queueMicrotask(() => this.sink.onPeerClose('reset'))
+    queueMicrotask(() => this.peerClosed('reset'))
   }
 }
