@@ -6,6 +6,7 @@ import type { PersistedRoom, Room, RoomInfo, RoomMember, RoomType, SeatRecord } 
 import { controlFrame, ROOM_CONTROL_IDS } from '../rooms/roomControl.js'
 import type { JoinOptions, RoomCluster, RoomRegistry } from '../rooms/roomRegistry.js'
 import type { UserId } from '../session.js'
+import { fnv1a } from './fnv1a.js'
 import type { NatsCluster } from './natsCluster.js'
 import { RECORD, type RecordKind } from './nodeOutbox.js'
 import { RemoteMember } from './remoteMember.js'
@@ -409,7 +410,7 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
         const room = registry.local(roomId)
         const json = room === undefined ? null : this.snapshot(room)
         if (room === undefined || json === null) continue
-        const to = others[hashOf(roomId) % others.length]!
+        const to = pickFor(roomId, others)
         if (!this.link.post(to, RECORD.CONTROL, '', Buffer.from(`{"t":"handover","saved":${json}}`))) continue
         // Should the new owner die before it saves the room, a restore finds it as it left here.
         void this.snapshotKv.put(roomId, json).catch(() => {})
@@ -584,7 +585,7 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
     const live = this.link.liveNodes()
     for (const entry of this.entries.values()) {
       if (this.link.live(entry.node) || this.restoring.has(entry.id)) continue
-      if (live[hashOf(entry.id) % live.length] === this.link.node) void this.restore(entry.id)
+      if (pickFor(entry.id, live) === this.link.node) void this.restore(entry.id)
     }
   }
 
@@ -676,9 +677,7 @@ export class ClusterRooms implements RoomCluster, RemoteSeatHost {
   }
 }
 
-/** FNV-1a of the room id: which live node restores it. */
-function hashOf(id: string): number {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193) >>> 0
-  return hash
+/** Which of `nodes` takes the room over (restores it, or is handed it): picked by the room's id, so nodes agree without talking. */
+function pickFor(roomId: string, nodes: readonly string[]): string {
+  return nodes[fnv1a(roomId) % nodes.length]!
 }

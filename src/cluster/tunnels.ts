@@ -1,5 +1,6 @@
 import type { CloseReason } from '../errors.js'
 import type { Transport, TransportCloseReason, TransportKind, TransportSink, UpgradeRequest } from '../transport/transport.js'
+import { fnv1a } from './fnv1a.js'
 import { RECORD } from './nodeOutbox.js'
 
 /** Where a cluster's resume token says it was made: its first bytes are this of the node's id. */
@@ -7,10 +8,8 @@ export const TOKEN_NODE_BYTES = 4
 
 /** The first bytes of every resume token `node` makes (FNV-1a of its id): any node can tell whose a token is. */
 export function tokenPrefix(node: string): Buffer {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < node.length; i++) hash = Math.imul(hash ^ node.charCodeAt(i), 0x01000193) >>> 0
   const prefix = Buffer.allocUnsafe(TOKEN_NODE_BYTES)
-  prefix.writeUInt32BE(hash)
+  prefix.writeUInt32BE(fnv1a(node))
   return prefix
 }
 
