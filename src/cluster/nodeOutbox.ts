@@ -70,7 +70,7 @@ export class NodeOutbox {
     let open = this.shared.get(node)
     if (kind !== RECORD.UNICAST) {
       if (open !== undefined) this.writeShared(node, open)
-      this.write(node, kind, head, body)
+      this.write(node, kind, head, headBytes, body)
       return true
     }
     const joined = open === undefined ? 0 : open.headBytes + 1 + headBytes
@@ -94,13 +94,13 @@ export class NodeOutbox {
     const { frame, sessions } = open
     if (frame === null) return
     open.frame = null
-    if (sessions.length === 1) this.write(node, RECORD.UNICAST, sessions[0]!, frame)
-    else this.write(node, RECORD.MULTICAST, sessions.join(' '), frame)
+    if (sessions.length === 1) this.write(node, RECORD.UNICAST, sessions[0]!, open.headBytes, frame)
+    else this.write(node, RECORD.MULTICAST, sessions.join(' '), open.headBytes, frame)
     sessions.length = 0
   }
 
-  private write(node: string, kind: RecordKind, head: string, body: Uint8Array): void {
-    const headBytes = Buffer.byteLength(head)
+  /** Writes a record into the node's batch; `headBytes` is `head`'s UTF-8 length, which the caller has measured. */
+  private write(node: string, kind: RecordKind, head: string, headBytes: number, body: Uint8Array): void {
     if (headBytes > 0xffff) throw new RangeError(`a record's head is ${headBytes} bytes, more than 65,535`)
     const size = 7 + headBytes + body.length
     let batch = this.batches.get(node)
