@@ -33,4 +33,6 @@ export type ProtocolErrorCode = 'frame-too-small' | 'frame-too-large' | 'bad-che
  * The close reasons a transport reports on its own: the peer went away, or broke the transport's
  * protocol (over WebSocket: a text message, a message over the size limit, a malformed frame).
  */
-export type TransportCloseReason = 'client-closed' | 'reset' | 'text-message' | 'message-too-large' | 'websocket-error'
+export const TRANSPORT_CLOSE_REASONS = ['client-closed', 'reset', 'text-message', 'message-too-large', 'websocket-error'] as const
+
+export type TransportCloseReason = (typeof TRANSPORT_CLOSE_REASONS)[number]

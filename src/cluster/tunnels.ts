@@ -1,3 +1,4 @@
+import { TRANSPORT_CLOSE_REASONS } from '../../machines/closeReason.js'
 import type { CloseReason } from '../errors.js'
 import type { Transport, TransportCloseReason, TransportKind, TransportSink, UpgradeRequest } from '../transport/transport.js'
 import { fnv1a } from './fnv1a.js'
@@ -36,7 +37,7 @@ export interface Arrival {
 const EMPTY = Buffer.alloc(0)
 /** A connection's bytes cross in records of at most this much, well inside one NATS message. */
 const CHUNK = 64 * 1024
-const CLOSE_REASONS: ReadonlySet<string> = new Set<TransportCloseReason>(['client-closed', 'reset', 'text-message', 'message-too-large', 'websocket-error'])
+const CLOSE_REASONS: ReadonlySet<string> = new Set(TRANSPORT_CLOSE_REASONS)
 
 /**
  * Resumes across nodes. A client whose connection was lost may come back through another node
